@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { loadConfig } from '@usageguard/config';
+import { migrate } from '@usageguard/database';
+
+/** `usageguard <command>`: operational commands (replay, reconcile, backtest, simulate, users). */
+const program = new Command('usageguard').description('UsageGuard operational commands');
+
+program
+  .command('migrate')
+  .description('apply pending Postgres migrations')
+  .action(async () => {
+    const config = loadConfig();
+    const result = await migrate(config.database.url);
+    console.log(`applied ${result.applied.length}, already applied ${result.alreadyApplied.length}`);
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,24 @@
+import { REQUEST_LOGS_TABLE, requestLogsDdl } from './tables/request-logs.table';
+import { requestRollupsDdl, requestRollupsViewDdl } from './tables/request-rollups.table';
+
+export interface ClickHouseMigration {
+  version: number;
+  name: string;
+  /** Statements run in order; each must be idempotent (IF NOT EXISTS) so a half-applied migration can rerun. */
+  statements: (db: string, options: { retentionDays: number }) => string[];
+}
+
+/** Append only: never edit a migration that has shipped; add the next version. */
+export const CLICKHOUSE_MIGRATIONS: ClickHouseMigration[] = [
+  {
+    version: 1,
+    name: 'request_logs_and_minute_rollups',
+    statements: (db, { retentionDays }) => [
+      requestLogsDdl(db, retentionDays),
+      requestRollupsDdl(db),
+      requestRollupsViewDdl(db),
+    ],
+  },
+];
+
+export const TABLES = { requestLogs: REQUEST_LOGS_TABLE } as const;

@@ -1,0 +1,4 @@
+export * from './request-log-event';
+export * from './restriction-record';
+export * from './topics';
+export * from './queues';

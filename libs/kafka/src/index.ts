@@ -1,0 +1,3 @@
+export * from './kafka.repository';
+export * from './kafka.module';
+export type { Consumer, EachBatchPayload, KafkaMessage, Producer, RecordMetadata } from 'kafkajs';

@@ -1,0 +1,136 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@usageguard/config';
+import { TOPICS } from '@usageguard/contracts';
+import {
+  type Admin,
+  type Consumer,
+  type ConsumerConfig,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type ProducerConfig,
+} from 'kafkajs';
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  config?: Record<string, string>;
+}
+
+/**
+ * The project's door to Kafka. Topic and group names pass through topic()/group() so that one prefix isolates an
+ * environment (or a test run) on a shared cluster.
+ */
+@Injectable()
+export class KafkaRepository implements OnModuleDestroy {
+  readonly kafka: Kafka;
+  private readonly prefix: string;
+  private readonly partitions: number;
+  private readonly replicationFactor: number;
+  private readonly owned = new Set<{ disconnect(): Promise<void> }>();
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.prefix = config.kafka.topicPrefix;
+    this.partitions = config.kafka.partitions;
+    this.replicationFactor = config.kafka.replicationFactor;
+    this.kafka = new Kafka({
+      clientId: config.kafka.clientId,
+      brokers: config.kafka.brokers,
+      logLevel: logLevel.WARN,
+      connectionTimeout: 3_000,
+      requestTimeout: 10_000,
+      retry: { initialRetryTime: 100, retries: 5 },
+    });
+  }
+
+  topic(name: string): string {
+    return `${this.prefix}${name}`;
+  }
+
+  group(name: string): string {
+    return `${this.prefix}${name}`;
+  }
+
+  /** The topics every installation needs, with explicit partition counts. */
+  defaultTopics(): TopicSpec[] {
+    return [
+      { topic: this.topic(TOPICS.requestLogs), partitions: this.partitions },
+      {
+        topic: this.topic(TOPICS.requestLogsDeadLetter),
+        partitions: 1,
+        config: { 'retention.ms': String(30 * 86_400_000) },
+      },
+    ];
+  }
+
+  /** Creates missing topics through the admin API and waits for their leaders (auto-create is off). */
+  async ensureTopics(specs: TopicSpec[] = this.defaultTopics()): Promise<string[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = specs.filter((s) => !existing.has(s.topic));
+      if (missing.length > 0) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((s) => ({
+            topic: s.topic,
+            numPartitions: s.partitions,
+            replicationFactor: this.replicationFactor,
+            configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+          })),
+        });
+      }
+      return missing.map((s) => s.topic);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Throws unless a broker answers a metadata request. */
+  async ping(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await admin.describeCluster();
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** An idempotent producer (acks from all in-sync replicas); disconnected with the module. */
+  producer(config: ProducerConfig = {}): Producer {
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 5,
+      allowAutoTopicCreation: false,
+      // murmur2 partitioning, as the Java client: key = account id keeps an account on one partition everywhere.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      ...config,
+    });
+    this.owned.add(producer);
+    return producer;
+  }
+
+  consumer(config: ConsumerConfig): Consumer {
+    const consumer = this.kafka.consumer({
+      allowAutoTopicCreation: false,
+      ...config,
+      groupId: this.group(config.groupId),
+    });
+    this.owned.add(consumer);
+    return consumer;
+  }
+
+  admin(): Admin {
+    const admin = this.kafka.admin();
+    this.owned.add(admin);
+    return admin;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.allSettled([...this.owned].map((client) => client.disconnect()));
+    this.owned.clear();
+  }
+}

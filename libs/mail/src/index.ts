@@ -1,0 +1,2 @@
+export * from './mail.repository';
+export * from './mail.module';

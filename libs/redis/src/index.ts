@@ -1,0 +1,3 @@
+export * from './redis.repository';
+export * from './redis.module';
+export type { Redis } from 'ioredis';
