@@ -3,6 +3,13 @@
  * handlers register with @JobHandler(queue, name) and the queue lib refuses to start when a job of a queue it
  * serves has no handler, or two.
  */
+/** Who asked for a change; written to the audit log. */
+export interface OpsActor {
+  type: 'SYSTEM' | 'OPS_USER' | 'CUSTOMER';
+  id: string | null;
+  requestId: string | null;
+}
+
 export const QUEUES = {
   analyzer: 'analyzer',
   enforcer: 'enforcer',
@@ -24,6 +31,23 @@ export interface JobCatalogue {
     'expire-restriction': { restrictionId: string; version: number };
     /** Rebuilds Redis from Postgres (start-up, and on demand). */
     'reconcile-restrictions': Record<string, never>;
+    /** Ops (dashboard) decisions go through the enforcer too, so every change to a restriction has one path. */
+    'review-flag': { flagId: string; decision: 'approve' | 'dismiss'; actor: OpsActor; reason: string };
+    'apply-restriction': {
+      accountId: string;
+      mode: 'notify' | 'throttle' | 'block';
+      scope: 'account' | 'token' | 'ip' | 'route';
+      scopeValue: string | null;
+      throttleFactor: number | null;
+      statusCode: 429 | 503;
+      reasonCode: string;
+      durationSeconds: number;
+      flagId: string | null;
+      actor: OpsActor;
+      reason: string;
+    };
+    'extend-restriction': { restrictionId: string; expiresAt: string; actor: OpsActor; reason: string };
+    'lift-restriction': { restrictionId: string; actor: OpsActor; reason: string };
   };
   mail: {
     /** Delivers one outbox row; the row's idempotency key keeps it to one email. */
@@ -36,6 +60,14 @@ export type JobPayload<Q extends QueueName, J extends JobName<Q>> = JobCatalogue
 
 export const JOB_NAMES: { [Q in QueueName]: JobName<Q>[] } = {
   analyzer: ['analyze-cycle', 'analyze-shard'],
-  enforcer: ['evaluate-flag', 'expire-restriction', 'reconcile-restrictions'],
+  enforcer: [
+    'evaluate-flag',
+    'expire-restriction',
+    'reconcile-restrictions',
+    'review-flag',
+    'apply-restriction',
+    'extend-restriction',
+    'lift-restriction',
+  ],
   mail: ['send-notification'],
 };

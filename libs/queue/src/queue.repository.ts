@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { APP_CONFIG, type AppConfig } from '@usageguard/config';
 import { JOB_NAMES, type JobName, type JobPayload, type QueueName } from '@usageguard/contracts';
-import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+import { Queue, QueueEvents, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { JOB_HANDLER, type JobHandlerMetadata } from './job-handler.decorator';
 
@@ -24,7 +24,7 @@ export interface EnqueueOptions {
   attempts?: number;
 }
 
-type Handler = (payload: unknown, job: Job) => Promise<void>;
+type Handler = (payload: unknown, job: Job) => Promise<unknown>;
 
 /**
  * BullMQ behind one typed catalogue. Producers call enqueue(); handlers are found by @JobHandler at start-up,
@@ -37,6 +37,7 @@ export class QueueRepository implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly prefix: string;
   private readonly queues = new Map<QueueName, Queue>();
   private readonly workers: Worker[] = [];
+  private readonly events = new Map<QueueName, QueueEvents>();
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -77,6 +78,32 @@ export class QueueRepository implements OnApplicationBootstrap, OnModuleDestroy 
     await this.queue(queue).add(name, payload, jobOptions);
   }
 
+  /**
+   * Enqueues and waits for the job's outcome (for an operator waiting on a button): resolves with the handler's
+   * return value, rejects with its error or after timeoutMs. The job itself goes on even if the caller gives up.
+   */
+  async enqueueAndWait<Q extends QueueName, J extends JobName<Q>>(
+    queue: Q,
+    name: J,
+    payload: JobPayload<Q, J>,
+    options: EnqueueOptions & { timeoutMs?: number },
+  ): Promise<unknown> {
+    let events = this.events.get(queue);
+    if (!events) {
+      events = new QueueEvents(queue, { connection: this.connection.duplicate(), prefix: this.prefix });
+      this.events.set(queue, events);
+      await events.waitUntilReady();
+    }
+    const job = await this.queue(queue).add(name, payload, {
+      jobId: options.jobId,
+      attempts: options.attempts ?? 3,
+      backoff: { type: 'exponential', delay: 200 },
+      removeOnComplete: { age: 86_400, count: 10_000 },
+      removeOnFail: { age: 7 * 86_400 },
+    });
+    return job.waitUntilFinished(events, options.timeoutMs ?? 10_000);
+  }
+
   /** A repeatable job (scheduler), replaced when its pattern changes. */
   async schedule<Q extends QueueName, J extends JobName<Q>>(
     queue: Q,
@@ -98,7 +125,7 @@ export class QueueRepository implements OnApplicationBootstrap, OnModuleDestroy 
         async (job: Job) => {
           const handler = byName.get(job.name);
           if (!handler) throw new UnrecoverableJobError(`unknown job ${job.name}`);
-          await handler(job.data, job);
+          return handler(job.data, job);
         },
         { connection: this.connection, prefix: this.prefix, concurrency: this.options.concurrency?.[queue] ?? 4 },
       );
@@ -138,6 +165,7 @@ export class QueueRepository implements OnApplicationBootstrap, OnModuleDestroy 
 
   async onModuleDestroy(): Promise<void> {
     await Promise.allSettled(this.workers.map((w) => w.close()));
+    await Promise.allSettled([...this.events.values()].map((e) => e.close()));
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     await this.connection.quit().catch(() => undefined);
   }
