@@ -1,3 +1,4 @@
 export * from './kafka.repository';
 export * from './kafka.module';
 export type { Consumer, EachBatchPayload, KafkaMessage, Producer, RecordMetadata } from 'kafkajs';
+export * from './request-log.producer';

@@ -99,8 +99,11 @@ export class KafkaRepository implements OnModuleDestroy {
     }
   }
 
-  /** An idempotent producer (acks from all in-sync replicas); disconnected with the module. */
-  producer(config: ProducerConfig = {}): Producer {
+  /**
+   * An idempotent producer (acks from all in-sync replicas); disconnected with the module unless `selfManaged`, for
+   * callers that must flush before disconnecting (module destroy order is not guaranteed).
+   */
+  producer(config: ProducerConfig = {}, { selfManaged = false }: { selfManaged?: boolean } = {}): Producer {
     const producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 5,
@@ -109,7 +112,7 @@ export class KafkaRepository implements OnModuleDestroy {
       createPartitioner: Partitioners.DefaultPartitioner,
       ...config,
     });
-    this.owned.add(producer);
+    if (!selfManaged) this.owned.add(producer);
     return producer;
   }
 

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import type { RequestLogEvent } from '@usageguard/contracts';
+import type { Producer, ProducerRecord } from 'kafkajs';
+import type { KafkaRepository } from './kafka.repository';
+import { RequestLogProducer, type RequestLogProducerOptions } from './request-log.producer';
+
+const event = (i: number): RequestLogEvent => ({
+  v: 1,
+  eventId: `e-${i}`,
+  ts: '2026-01-01T00:00:00.000Z',
+  accountId: `acct-${i % 3}`,
+  tokenId: null,
+  clientIp: '10.0.0.1',
+  method: 'GET',
+  route: '/v1/things',
+  status: 200,
+  latencyMs: 3,
+  bytesIn: 0,
+  bytesOut: 10,
+  operation: 'read',
+  decision: 'allowed',
+  requestId: `r-${i}`,
+});
+
+/** A stand-in for kafkajs: records what was sent; `down` makes sends fail, `gate` holds them until released. */
+class FakeProducer {
+  records: ProducerRecord[] = [];
+  down = false;
+  gate: Promise<void> | undefined;
+  connect = () => Promise.resolve();
+  disconnect = () => Promise.resolve();
+  send = async (record: ProducerRecord) => {
+    await this.gate;
+    if (this.down) throw new Error('broker unreachable');
+    this.records.push(record);
+    return [];
+  };
+  get messages() {
+    return this.records.flatMap((r) => r.messages);
+  }
+  get eventIds(): string[] {
+    return this.messages.map((m) => (JSON.parse(String(m.value)) as RequestLogEvent).eventId);
+  }
+}
+
+function setup(options: Partial<RequestLogProducerOptions> = {}) {
+  const fake = new FakeProducer();
+  const kafka = { topic: (name: string) => `t-${name}`, producer: () => fake as unknown as Producer };
+  const producer = new RequestLogProducer(kafka as unknown as KafkaRepository, {
+    lingerMs: 5,
+    retryMinMs: 5,
+    retryMaxMs: 10,
+    ...options,
+  });
+  return { fake, producer };
+}
+
+describe('RequestLogProducer', () => {
+  it('batches events by size and linger time, keyed by account, with acks from all replicas', async () => {
+    const { fake, producer } = setup({ batchSize: 4 });
+    for (let i = 0; i < 10; i++) producer.enqueue(event(i));
+    await producer.flush();
+    expect(fake.records.map((r) => r.messages.length)).toEqual([4, 4, 2]);
+    expect(fake.records.every((r) => r.acks === -1 && r.topic === 't-request-logs')).toBe(true);
+    expect(fake.messages.map((m) => m.key)).toEqual(Array.from({ length: 10 }, (_, i) => `acct-${i % 3}`));
+    expect(JSON.parse(String(fake.messages[7].value))).toEqual(event(7));
+    expect(producer.stats()).toMatchObject({ queued: 0, inFlight: 0, sent: 10, shed: 0, failed: 0 });
+  });
+
+  it('sheds the newest events beyond the bound and counts them, without throwing or blocking', async () => {
+    const { fake, producer } = setup({ maxQueued: 5, batchSize: 100 });
+    let release!: () => void;
+    fake.gate = new Promise((resolve) => (release = resolve));
+    for (let i = 0; i < 8; i++) producer.enqueue(event(i));
+    expect(producer.stats()).toMatchObject({ queued: 5, shed: 3 });
+    await new Promise((r) => setTimeout(r, 20)); // the batch is now in flight and still counts against the bound
+    producer.enqueue(event(99));
+    expect(producer.stats()).toMatchObject({ queued: 0, inFlight: 5, shed: 4 });
+    release();
+    await producer.flush();
+    expect(fake.eventIds).toEqual(['e-0', 'e-1', 'e-2', 'e-3', 'e-4']);
+    expect(producer.stats()).toMatchObject({ sent: 5, shed: 4 });
+  });
+
+  it('retries a failed batch in order until Kafka is back', async () => {
+    const { fake, producer } = setup({ batchSize: 3 });
+    fake.down = true;
+    for (let i = 0; i < 5; i++) producer.enqueue(event(i));
+    const flushed = producer.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(producer.stats().sendErrors).toBeGreaterThan(1);
+    expect(producer.stats().sent).toBe(0);
+    fake.down = false;
+    await flushed;
+    expect(fake.eventIds).toEqual(['e-0', 'e-1', 'e-2', 'e-3', 'e-4']);
+    expect(producer.stats()).toMatchObject({ sent: 5, queued: 0, failed: 0 });
+  });
+
+  it('counts what is still undelivered at shutdown as failed and sheds anything enqueued afterwards', async () => {
+    const { fake, producer } = setup({ shutdownTimeoutMs: 30 });
+    fake.down = true;
+    for (let i = 0; i < 4; i++) producer.enqueue(event(i));
+    await producer.onModuleDestroy();
+    producer.enqueue(event(5));
+    expect(producer.stats()).toMatchObject({ sent: 0, failed: 4, shed: 1, queued: 0, inFlight: 0 });
+  });
+
+  it('send() resolves after the acknowledgement and rejects when Kafka is unavailable', async () => {
+    const { fake, producer } = setup();
+    await producer.send([event(1), event(2)]);
+    expect(fake.messages).toHaveLength(2);
+    fake.down = true;
+    await expect(producer.send([event(3)])).rejects.toThrow('broker unreachable');
+  });
+});

@@ -1,0 +1,255 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+  Optional,
+} from '@nestjs/common';
+import { type RequestLogEvent, TOPICS } from '@usageguard/contracts';
+import type { Message, Producer } from 'kafkajs';
+import { KafkaRepository } from './kafka.repository';
+
+export interface RequestLogProducerOptions {
+  /**
+   * Most events held in memory (queued + in flight). At ~0.5 KB an event the default bounds the buffer near 50 MB.
+   * Overflow policy: when full, the NEW event is shed (dropped and counted in stats().shed); what is already queued
+   * keeps its order and is delivered first.
+   */
+  maxQueued: number;
+  /** Most events in one produce request. */
+  batchSize: number;
+  /** How long a partial batch waits for company before it is sent. */
+  lingerMs: number;
+  /** Back-off bounds after a failed send; the batch is retried until it is delivered or the producer shuts down. */
+  retryMinMs: number;
+  retryMaxMs: number;
+  /** How long shutdown waits for the queue to drain before it gives up (what remains is counted as failed). */
+  shutdownTimeoutMs: number;
+}
+
+export const DEFAULT_REQUEST_LOG_PRODUCER_OPTIONS: RequestLogProducerOptions = {
+  maxQueued: 100_000,
+  batchSize: 10_000,
+  lingerMs: 20,
+  retryMinMs: 100,
+  retryMaxMs: 5_000,
+  shutdownTimeoutMs: 10_000,
+};
+
+/** Optional override of DEFAULT_REQUEST_LOG_PRODUCER_OPTIONS (partial). */
+export const REQUEST_LOG_PRODUCER_OPTIONS = Symbol('REQUEST_LOG_PRODUCER_OPTIONS');
+
+export interface RequestLogProducerStats {
+  /** Waiting in memory, not yet handed to Kafka. */
+  queued: number;
+  /** Handed to Kafka, waiting for the acknowledgement. */
+  inFlight: number;
+  /** Acknowledged by all in-sync replicas. */
+  sent: number;
+  /** Dropped on arrival because the buffer was full (overflow policy: shed newest). */
+  shed: number;
+  /** Given up on: still undelivered when the producer shut down, or not serialisable. */
+  failed: number;
+  /** Failed produce attempts (batches); each was retried. A non-zero, growing value means Kafka is unreachable. */
+  sendErrors: number;
+}
+
+/** Serialises events the way every producer writes them: key = account id (one partition per account), JSON value. */
+export function toRequestLogMessage(event: RequestLogEvent): Message {
+  return { key: event.accountId, value: JSON.stringify(event), headers: { 'event-version': String(event.v) } };
+}
+
+/**
+ * The edge's way to publish request log events. enqueue() is synchronous and O(1): it never waits for Kafka and
+ * never throws, so the request path is never slowed or failed by logging. A background loop sends batches with
+ * an idempotent producer and acks from all in-sync replicas; a batch that fails is retried with back-off while new
+ * events queue up to the bound, beyond which they are shed and counted. Redelivery after a retry can duplicate an
+ * event in Kafka; the ingest consumer deduplicates by event id.
+ *
+ * send() is the acknowledged path for callers that must know (HTTP ingest, replay): it resolves only once Kafka
+ * acknowledged every event, and rejects when Kafka is unavailable.
+ */
+@Injectable()
+export class RequestLogProducer implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(RequestLogProducer.name);
+  private readonly options: RequestLogProducerOptions;
+  private readonly topic: string;
+  private readonly producer: Producer;
+  private connected: Promise<void> | undefined;
+
+  // A ring-less FIFO: an array plus a head index, compacted when the consumed prefix grows large (O(1) amortised).
+  private queue: RequestLogEvent[] = [];
+  private head = 0;
+  private inFlight = 0;
+  private sent = 0;
+  private shed = 0;
+  private failed = 0;
+  private sendErrors = 0;
+
+  private timer: NodeJS.Timeout | undefined;
+  private draining: Promise<void> | undefined;
+  private stopped = false;
+  private readonly idleWaiters: (() => void)[] = [];
+
+  constructor(
+    @Inject(KafkaRepository) kafka: KafkaRepository,
+    @Optional() @Inject(REQUEST_LOG_PRODUCER_OPTIONS) options?: Partial<RequestLogProducerOptions>,
+  ) {
+    this.options = { ...DEFAULT_REQUEST_LOG_PRODUCER_OPTIONS, ...options };
+    this.topic = kafka.topic(TOPICS.requestLogs);
+    // Bounded retries (kafkajs' idempotent default is unbounded): a send must fail visibly while Kafka is down so the
+    // HTTP path can answer 503 and the edge loop can back off. Still idempotent with acks=-1; a batch re-sent after
+    // a failure may land twice, which the consumer's event-id dedup absorbs.
+    this.producer = kafka.producer(
+      { retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 } },
+      { selfManaged: true },
+    );
+  }
+
+  /** Queues one event for delivery; never throws, never waits. */
+  enqueue(event: RequestLogEvent): void {
+    try {
+      if (this.stopped || this.size() >= this.options.maxQueued) {
+        this.shed++;
+        return;
+      }
+      this.queue.push(event);
+      if (this.queue.length - this.head >= this.options.batchSize) this.kick();
+      else this.timer ??= setTimeout(() => this.kick(), this.options.lingerMs);
+    } catch {
+      this.shed++;
+    }
+  }
+
+  /** Resolves when everything enqueued so far has been acknowledged (or given up on at shutdown). */
+  flush(): Promise<void> {
+    if (this.size() === 0) return Promise.resolve();
+    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.kick();
+    return idle;
+  }
+
+  stats(): RequestLogProducerStats {
+    return {
+      queued: this.queue.length - this.head,
+      inFlight: this.inFlight,
+      sent: this.sent,
+      shed: this.shed,
+      failed: this.failed,
+      sendErrors: this.sendErrors,
+    };
+  }
+
+  /** Publishes events and resolves once Kafka acknowledged all of them (acks=-1); rejects if Kafka is unavailable. */
+  async send(events: readonly RequestLogEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.connect();
+    await this.producer.send({ topic: this.topic, acks: -1, messages: events.map(toRequestLogMessage) });
+  }
+
+  onApplicationBootstrap(): void {
+    // Connect early so the first request does not pay for it, but never fail boot: the loop retries.
+    this.connect().catch((error: unknown) => this.logger.warn(`Kafka not reachable yet: ${String(error)}`));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, this.options.shutdownTimeoutMs).unref());
+    await Promise.race([this.flush(), deadline]);
+    this.stopped = true;
+    const left = this.size();
+    if (left > 0) {
+      this.failed += this.queue.length - this.head;
+      this.logger.error(`shutting down with ${left} undelivered request log events`);
+      this.queue = [];
+      this.head = 0;
+    }
+    clearTimeout(this.timer);
+    this.wakeIdle();
+    await this.producer.disconnect();
+  }
+
+  private size(): number {
+    return this.queue.length - this.head + this.inFlight;
+  }
+
+  private connect(): Promise<void> {
+    this.connected ??= this.producer.connect().catch((error: unknown) => {
+      this.connected = undefined;
+      throw error;
+    });
+    return this.connected;
+  }
+
+  private kick(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.draining ??= this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.queue.length - this.head > 0 && !this.stopped) this.kick();
+      else this.wakeIdle();
+    });
+  }
+
+  /** One batch at a time: kafkajs' idempotent producer keeps per-partition sequence numbers right only so. */
+  private async drain(): Promise<void> {
+    let backoff = this.options.retryMinMs;
+    while (!this.stopped && this.queue.length - this.head > 0) {
+      const end = Math.min(this.queue.length, this.head + this.options.batchSize);
+      const batch = this.queue.slice(this.head, end);
+      this.head = end;
+      this.compact();
+      this.inFlight = batch.length;
+      let messages: Message[];
+      try {
+        messages = batch.map(toRequestLogMessage);
+      } catch (error) {
+        // Only a non-serialisable object (a cycle, a BigInt) gets here: type-checked callers cannot produce one.
+        this.failed += batch.length;
+        this.inFlight = 0;
+        this.logger.error(`dropped ${batch.length} unserialisable events: ${String(error)}`);
+        continue;
+      }
+      try {
+        await this.connect();
+        await this.producer.send({ topic: this.topic, acks: -1, messages });
+        this.sent += batch.length;
+        this.inFlight = 0;
+        backoff = this.options.retryMinMs;
+      } catch (error) {
+        this.sendErrors++;
+        this.inFlight = 0;
+        if (this.stopped) {
+          this.failed += batch.length;
+          return;
+        }
+        // Put the batch back in front so delivery order is kept, then wait before trying again.
+        this.queue = batch.concat(this.queue.slice(this.head));
+        this.head = 0;
+        // Log the first failure of a streak only: an outage would otherwise log on every retry.
+        if (backoff === this.options.retryMinMs) {
+          this.logger.warn(`request log events not delivered, retrying until Kafka is back: ${String(error)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff = Math.min(backoff * 2, this.options.retryMaxMs);
+      }
+    }
+  }
+
+  private compact(): void {
+    if (this.head > 50_000 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private wakeIdle(): void {
+    if (this.size() > 0 && !this.stopped) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+}
+
+/** Provides RequestLogProducer; needs KafkaModule (global) in the root module. */
+@Module({ providers: [RequestLogProducer], exports: [RequestLogProducer] })
+export class RequestLogProducerModule {}
