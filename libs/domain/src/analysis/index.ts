@@ -1,0 +1,6 @@
+export * from './detection-config';
+export * from './seasonality';
+export * from './baseline';
+export * from './burst-envelope';
+export * from './rules';
+export * from './flag-lifecycle';
