@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { loadConfig } from '@usageguard/config';
 import { migrate } from '@usageguard/database';
+import { registerDemoUpstream } from './commands/demo-upstream.command';
 
 /** `usageguard <command>`: operational commands (replay, reconcile, backtest, simulate, users). */
 const program = new Command('usageguard').description('UsageGuard operational commands');
@@ -14,6 +15,8 @@ program
     const result = await migrate(config.database.url);
     console.log(`applied ${result.applied.length}, already applied ${result.alreadyApplied.length}`);
   });
+
+registerDemoUpstream(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
