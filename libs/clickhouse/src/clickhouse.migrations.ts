@@ -1,5 +1,7 @@
 import { REQUEST_LOGS_TABLE, requestLogsDdl } from './tables/request-logs.table';
 import { requestRollupsDdl, requestRollupsViewDdl } from './tables/request-rollups.table';
+import { accountBaselinesDdl } from './tables/account-baselines.table';
+import { tokenIpsDdl, tokenIpsViewDdl } from './tables/token-ips.table';
 
 export interface ClickHouseMigration {
   version: number;
@@ -18,6 +20,11 @@ export const CLICKHOUSE_MIGRATIONS: ClickHouseMigration[] = [
       requestRollupsDdl(db),
       requestRollupsViewDdl(db),
     ],
+  },
+  {
+    version: 2,
+    name: 'analyzer_baselines_and_token_ips',
+    statements: (db) => [accountBaselinesDdl(db), tokenIpsDdl(db), tokenIpsViewDdl(db)],
   },
 ];
 

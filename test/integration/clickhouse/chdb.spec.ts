@@ -38,17 +38,20 @@ describe('ClickHouse through chDB (real engine, embedded)', () => {
   });
 
   it('applies versioned migrations once', async () => {
-    expect(await clickhouse.migrate()).toEqual([1]);
+    expect(await clickhouse.migrate()).toEqual([1, 2]);
     expect(await clickhouse.migrate()).toEqual([]);
     const tables = await clickhouse.query<{ name: string }>(
       'SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name',
       { db: clickhouse.database },
     );
     expect(tables.map((t) => t.name)).toEqual([
+      'account_baselines',
       'request_logs',
       'request_rollups_1m',
       'request_rollups_1m_mv',
       'schema_migrations',
+      'token_ips_1m',
+      'token_ips_1m_mv',
     ]);
   });
 
