@@ -75,6 +75,11 @@ const schema = z.object({
   COOKIE_SECURE: bool.default(false),
   /** The public URL of the dashboard, used in emails. */
   PUBLIC_URL: url(['http:', 'https:']).default('http://127.0.0.1:3000'),
+  /** Analyzer: shards each cycle is split into (one analyze-shard job each), and seconds between cycles. */
+  ANALYZER_SHARDS: z.coerce.number().int().min(1).max(256).default(4),
+  ANALYZER_INTERVAL_SECONDS: z.coerce.number().int().min(10).default(60),
+  /** Registers the repeatable analyze-cycle job at start-up (off in tests and one-off commands). */
+  ANALYZER_SCHEDULE: bool.default(true),
   /** Password of the first admin made by the seed (local demo default; set it anywhere else). */
   USAGEGUARD_ADMIN_PASSWORD: z.string().min(8).default('usageguard-demo'),
 });
@@ -105,6 +110,7 @@ export interface AppConfig {
   };
   mail: { smtpUrl: string; from: string };
   bootstrap: { adminPassword: string };
+  analyzer: { shards: number; intervalSeconds: number; schedule: boolean };
   http: {
     host: string;
     edge: { host: string; port: number; upstreamUrl: string };
@@ -148,6 +154,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     mail: { smtpUrl: c.SMTP_URL, from: c.MAIL_FROM },
     bootstrap: { adminPassword: c.USAGEGUARD_ADMIN_PASSWORD },
+    analyzer: {
+      shards: c.ANALYZER_SHARDS,
+      intervalSeconds: c.ANALYZER_INTERVAL_SECONDS,
+      schedule: c.ANALYZER_SCHEDULE,
+    },
     http: {
       host: c.HTTP_HOST,
       edge: { host: c.EDGE_HOST, port: c.EDGE_PORT, upstreamUrl: c.EDGE_UPSTREAM_URL },
