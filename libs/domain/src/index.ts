@@ -1,3 +1,4 @@
 export * from './tokens';
 export * from './analysis';
 export * from './enforcement';
+export * from './limiter';
