@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -8,7 +9,16 @@ import { Client } from 'pg';
  * exactly as `prisma migrate deploy` does (same table, same sha256 checksum), so either tool can take over.
  * Prisma's schema engine cannot be downloaded on every machine; this needs only the pg driver.
  */
-export const MIGRATIONS_DIR = path.resolve(__dirname, '../../../prisma/migrations');
+export const MIGRATIONS_DIR = findMigrationsDir(__dirname);
+
+/** prisma/migrations in the nearest ancestor: the same from source (libs/…) and from a build (dist/libs/…). */
+function findMigrationsDir(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'prisma', 'migrations');
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return path.resolve(from, '../../../prisma/migrations');
+  }
+}
 
 export interface Migration {
   name: string;
