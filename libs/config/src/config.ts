@@ -66,6 +66,28 @@ const schema = z.object({
   EDGE_HOST: z.string().default('127.0.0.1'),
   EDGE_PORT: port.default(8080),
   EDGE_UPSTREAM_URL: url(['http:', 'https:']).default('http://127.0.0.1:8081'),
+  /** Edge: /health and /metrics are served on this admin port; EDGE_PORT carries customer traffic only. */
+  EDGE_ADMIN_PORT: port.default(8079),
+  /** Edge: the limiter's Redis command timeout; past it the rule's fail mode decides. */
+  EDGE_REDIS_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** Edge: consecutive Redis failures that open the limiter's circuit, and how long it stays open. */
+  EDGE_BREAKER_FAILURES: z.coerce.number().int().min(1).default(3),
+  EDGE_BREAKER_OPEN_MS: z.coerce.number().int().min(10).default(1_000),
+  /** Edge: the share of each limit one edge grants on its own (fail mode LOCAL) while Redis is away; 1/edges. */
+  EDGE_LOCAL_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
+  /** Edge: how long an API key's account and plan are cached; a revocation takes effect within this time. */
+  EDGE_AUTH_CACHE_MS: z.coerce.number().int().min(0).default(3_000),
+  /** Edge: a concurrency lease nobody released (a crashed edge) expires after this. */
+  EDGE_LEASE_MS: z.coerce.number().int().min(100).default(60_000),
+  EDGE_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Edge: the rate-limit status path answered by the edge itself without consuming a request (Klinky). */
+  EDGE_STATUS_PATH: z.string().startsWith('/').default('/_usageguard/rate-limit'),
+  /** Edge: extra route templates, comma-separated (`GET /v1/contacts/:id,...`), besides those the rules name. */
+  EDGE_ROUTES: z.string().default(''),
+  /** Edge: the error style for answers given before a plan is known (401 for an unknown key). */
+  EDGE_ERROR_STYLE: z.enum(['NESTJS', 'DETAIL', 'PROBLEM_JSON']).default('NESTJS'),
+  /** Edge: take the client IP from X-Forwarded-For (only behind a trusted load balancer). */
+  EDGE_TRUST_PROXY: bool.default(false),
   INGEST_PORT: port.default(3001),
   ANALYZER_PORT: port.default(3002),
   ENFORCER_PORT: port.default(3003),
@@ -111,6 +133,20 @@ export interface AppConfig {
   mail: { smtpUrl: string; from: string };
   bootstrap: { adminPassword: string };
   analyzer: { shards: number; intervalSeconds: number; schedule: boolean };
+  edge: {
+    adminPort: number;
+    redisTimeoutMs: number;
+    breakerFailures: number;
+    breakerOpenMs: number;
+    localShare: number;
+    authCacheMs: number;
+    leaseMs: number;
+    upstreamTimeoutMs: number;
+    statusPath: string;
+    routes: string[];
+    errorStyle: 'NESTJS' | 'DETAIL' | 'PROBLEM_JSON';
+    trustProxy: boolean;
+  };
   http: {
     host: string;
     edge: { host: string; port: number; upstreamUrl: string };
@@ -154,6 +190,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     mail: { smtpUrl: c.SMTP_URL, from: c.MAIL_FROM },
     bootstrap: { adminPassword: c.USAGEGUARD_ADMIN_PASSWORD },
+    edge: {
+      adminPort: c.EDGE_ADMIN_PORT,
+      redisTimeoutMs: c.EDGE_REDIS_TIMEOUT_MS,
+      breakerFailures: c.EDGE_BREAKER_FAILURES,
+      breakerOpenMs: c.EDGE_BREAKER_OPEN_MS,
+      localShare: c.EDGE_LOCAL_SHARE,
+      authCacheMs: c.EDGE_AUTH_CACHE_MS,
+      leaseMs: c.EDGE_LEASE_MS,
+      upstreamTimeoutMs: c.EDGE_UPSTREAM_TIMEOUT_MS,
+      statusPath: c.EDGE_STATUS_PATH,
+      routes: c.EDGE_ROUTES.split(',')
+        .map((r) => r.trim())
+        .filter((r) => r !== ''),
+      errorStyle: c.EDGE_ERROR_STYLE,
+      trustProxy: c.EDGE_TRUST_PROXY,
+    },
     analyzer: {
       shards: c.ANALYZER_SHARDS,
       intervalSeconds: c.ANALYZER_INTERVAL_SECONDS,
