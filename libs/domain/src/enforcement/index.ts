@@ -1,0 +1,2 @@
+export * from './enforcement-config';
+export * from './ladder';
