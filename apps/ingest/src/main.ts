@@ -5,6 +5,7 @@ import { ClickHouseModule, ClickHouseRepository } from '@usageguard/clickhouse';
 import { DatabaseModule, PrismaRepository } from '@usageguard/database';
 import { KafkaModule, KafkaRepository } from '@usageguard/kafka';
 import { ObservabilityModule, probe, runMain, startHttpApp } from '@usageguard/observability';
+import { configureIngestBodyParsers } from './ingest.http';
 import { IngestModule } from './ingest.module';
 
 @Module({
@@ -29,4 +30,10 @@ import { IngestModule } from './ingest.module';
 })
 class IngestAppModule {}
 
-runMain(() => startHttpApp(IngestAppModule, { name: 'ingest', port: (config) => config.http.ports.ingest }));
+runMain(() =>
+  startHttpApp(IngestAppModule, {
+    name: 'ingest',
+    port: (config) => config.http.ports.ingest,
+    configure: (app) => configureIngestBodyParsers(app),
+  }),
+);

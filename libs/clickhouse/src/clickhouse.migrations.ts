@@ -1,4 +1,9 @@
-import { REQUEST_LOGS_TABLE, requestLogsDdl } from './tables/request-logs.table';
+import {
+  INGEST_OFFSETS_TABLE,
+  REQUEST_LOGS_TABLE,
+  ingestOffsetsDdl,
+  requestLogsDdl,
+} from './tables/request-logs.table';
 import { requestRollupsDdl, requestRollupsViewDdl } from './tables/request-rollups.table';
 import { accountBaselinesDdl } from './tables/account-baselines.table';
 import { tokenIpsDdl, tokenIpsViewDdl } from './tables/token-ips.table';
@@ -19,6 +24,7 @@ export const CLICKHOUSE_MIGRATIONS: ClickHouseMigration[] = [
       requestLogsDdl(db, retentionDays),
       requestRollupsDdl(db),
       requestRollupsViewDdl(db),
+      ingestOffsetsDdl(db),
     ],
   },
   {
@@ -28,4 +34,4 @@ export const CLICKHOUSE_MIGRATIONS: ClickHouseMigration[] = [
   },
 ];
 
-export const TABLES = { requestLogs: REQUEST_LOGS_TABLE } as const;
+export const TABLES = { requestLogs: REQUEST_LOGS_TABLE, ingestOffsets: INGEST_OFFSETS_TABLE } as const;

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@usageguard/config';
 import { TOPICS } from '@usageguard/contracts';
 import {
@@ -6,11 +6,15 @@ import {
   type Consumer,
   type ConsumerConfig,
   Kafka,
+  type KafkaConfig,
   logLevel,
   Partitioners,
   type Producer,
   type ProducerConfig,
 } from 'kafkajs';
+
+/** Optional extra kafkajs client settings (tests route every broker connection through a fault proxy with it). */
+export const KAFKA_CLIENT_OVERRIDES = Symbol('KAFKA_CLIENT_OVERRIDES');
 
 export interface TopicSpec {
   topic: string;
@@ -30,7 +34,10 @@ export class KafkaRepository implements OnModuleDestroy {
   private readonly replicationFactor: number;
   private readonly owned = new Set<{ disconnect(): Promise<void> }>();
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    @Optional() @Inject(KAFKA_CLIENT_OVERRIDES) overrides?: Partial<KafkaConfig>,
+  ) {
     this.prefix = config.kafka.topicPrefix;
     this.partitions = config.kafka.partitions;
     this.replicationFactor = config.kafka.replicationFactor;
@@ -41,6 +48,7 @@ export class KafkaRepository implements OnModuleDestroy {
       connectionTimeout: 3_000,
       requestTimeout: 10_000,
       retry: { initialRetryTime: 100, retries: 5 },
+      ...overrides,
     });
   }
 

@@ -46,6 +46,7 @@ describe('ClickHouse through chDB (real engine, embedded)', () => {
     );
     expect(tables.map((t) => t.name)).toEqual([
       'account_baselines',
+      'ingest_offsets',
       'request_logs',
       'request_rollups_1m',
       'request_rollups_1m_mv',

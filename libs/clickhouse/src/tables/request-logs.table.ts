@@ -27,7 +27,9 @@ CREATE TABLE IF NOT EXISTS ${db}.${REQUEST_LOGS_TABLE}
     rule            LowCardinality(String),
     kafka_partition Int32,
     kafka_offset    Int64,
-    ingested_at     DateTime64(3, 'UTC') DEFAULT now64(3)
+    ingested_at     DateTime64(3, 'UTC') DEFAULT now64(3),
+    -- The ingest consumer looks events up by id (redelivered duplicates); this skips granules that cannot hold them.
+    INDEX event_id_bloom event_id TYPE bloom_filter(0.001) GRANULARITY 1
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMMDD(ts)
@@ -56,3 +58,21 @@ export const requestLogRowSchema = z.object({
   kafka_offset: z.number().int(),
 });
 export type RequestLogRow = z.infer<typeof requestLogRowSchema>;
+
+/**
+ * The ingest consumer's progress per Kafka partition, written only after the rows of a flush are stored: everything
+ * at or below `offset` is in request_logs, so a redelivered message at or below it is skipped without a lookup.
+ * It may lag the rows (a crash between the two inserts); the event-id check covers that gap. Read with max().
+ */
+export const INGEST_OFFSETS_TABLE = 'ingest_offsets';
+
+export const ingestOffsetsDdl = (db: string) => `
+CREATE TABLE IF NOT EXISTS ${db}.${INGEST_OFFSETS_TABLE}
+(
+    topic      String,
+    partition  Int32,
+    offset     Int64,
+    updated_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(offset)
+ORDER BY (topic, partition)`;

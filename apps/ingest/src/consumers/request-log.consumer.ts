@@ -1,0 +1,271 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+  Optional,
+} from '@nestjs/common';
+import { CONSUMER_GROUPS, decodeRequestLogEvent, type RequestLogEvent, TOPICS } from '@usageguard/contracts';
+import {
+  type Consumer,
+  type EachBatchPayload,
+  KafkaRepository,
+  type KafkaMessage,
+  type Producer,
+} from '@usageguard/kafka';
+import { DEFAULT_INGEST_OPTIONS, INGEST_OPTIONS, type IngestOptions } from '../ingest.options';
+import { IngestMetrics } from '../services/ingest-metrics.service';
+import { RequestLogStore, toRequestLogRow } from '../services/request-log-store.service';
+
+/** One partition's batch from one fetch, waiting for the flush that stores it. */
+interface PendingBatch {
+  partition: number;
+  messages: KafkaMessage[];
+  heartbeat: () => Promise<void>;
+  done: () => void;
+  fail: (error: Error) => void;
+}
+
+export interface FlushOutcome {
+  stored: number;
+  duplicates: number;
+  deadLettered: number;
+}
+
+export class ShutdownError extends Error {
+  constructor() {
+    super('ingest consumer is shutting down');
+  }
+}
+
+/**
+ * The ingest consumer group: request-logs → ClickHouse request_logs (and, through the materialized view, the
+ * per-minute rollups), exactly once per event.
+ *
+ * - Batching: the partitions' batches of a fetch join one flush, sent when batchMaxRows messages wait or
+ *   flushIntervalMs after the first arrived; one flush is one INSERT.
+ * - Offsets are resolved and committed only after the flush stored the rows (and dead letters were acknowledged).
+ * - Exactly once, however a batch is re-formed after a crash: a message at or below its partition's stored watermark
+ *   (ingest_offsets, written after the rows) is skipped; anything above it is checked by event id against
+ *   request_logs (the window between the rows and the watermark, and the same event produced twice at different
+ *   offsets) and within the flush. Nothing already stored is inserted again, so the rollups never double count.
+ * - Malformed messages go to the dead-letter topic with the reason in headers and the original key and bytes.
+ * - While ClickHouse (or the dead-letter topic) fails, the flush is retried with back-off, holding its batches:
+ *   no new fetch happens (the consumer is paused), heartbeats keep the group membership, nothing is committed.
+ */
+@Injectable()
+export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(RequestLogConsumer.name);
+  private readonly options: IngestOptions;
+  private readonly topic: string;
+  private readonly deadLetterTopic: string;
+  private consumer: Consumer | undefined;
+  private deadLetters: Producer | undefined;
+
+  private pending: PendingBatch[] = [];
+  private pendingMessages = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private stopping = false;
+  /** Stored watermark per partition; reloaded after every (re)assignment and after a failed flush. */
+  private watermarks: Map<number, number> | undefined;
+
+  constructor(
+    @Inject(KafkaRepository) private readonly kafka: KafkaRepository,
+    @Inject(RequestLogStore) private readonly store: RequestLogStore,
+    @Inject(IngestMetrics) private readonly metrics: IngestMetrics,
+    @Optional() @Inject(INGEST_OPTIONS) options?: Partial<IngestOptions>,
+  ) {
+    this.options = { ...DEFAULT_INGEST_OPTIONS, ...options };
+    this.topic = kafka.topic(TOPICS.requestLogs);
+    this.deadLetterTopic = kafka.topic(TOPICS.requestLogsDeadLetter);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.options.consume) await this.start();
+  }
+
+  async start(): Promise<void> {
+    await this.kafka.ensureTopics();
+    this.deadLetters = this.kafka.producer();
+    await this.deadLetters.connect();
+    const consumer = this.kafka.consumer({
+      groupId: CONSUMER_GROUPS.ingest,
+      maxBytesPerPartition: this.options.maxBytesPerPartition,
+      maxBytes: this.options.maxBytesPerPartition * 8,
+      maxWaitTimeInMs: 100,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.watermarks = undefined;
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    this.metrics.clickhouseAvailable.set(1);
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      autoCommitThreshold: 1,
+      partitionsConsumedConcurrently: 64,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    for (const batch of this.pending.splice(0)) batch.fail(new ShutdownError());
+    this.pendingMessages = 0;
+    // A flush in progress finishes or gives up at its next retry; its offsets are then committed or not at all.
+    await this.flushing?.catch(() => undefined);
+    await this.consumer?.disconnect();
+  }
+
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (batch.messages.length === 0) return;
+    await new Promise<void>((done, fail) => {
+      this.pending.push({
+        partition: batch.partition,
+        messages: batch.messages,
+        heartbeat: () => payload.heartbeat(),
+        done,
+        fail,
+      });
+      this.pendingMessages += batch.messages.length;
+      this.schedule();
+    });
+    payload.resolveOffset(batch.lastOffset());
+    await payload.commitOffsetsIfNecessary();
+    this.metrics.lag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
+  }
+
+  private schedule(): void {
+    if (this.flushing || this.stopping) return;
+    if (this.pendingMessages >= this.options.batchMaxRows) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.startFlush();
+    } else {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.startFlush();
+      }, this.options.flushIntervalMs);
+    }
+  }
+
+  private startFlush(): void {
+    if (this.flushing || this.pending.length === 0) return;
+    const batches = this.pending.splice(0);
+    this.pendingMessages = 0;
+    this.flushing = this.flushWithRetry(batches).finally(() => {
+      this.flushing = undefined;
+      if (this.pending.length > 0) this.schedule();
+    });
+  }
+
+  private async flushWithRetry(batches: PendingBatch[]): Promise<void> {
+    const beat = setInterval(() => {
+      for (const b of batches) b.heartbeat().catch(() => undefined);
+    }, 3_000);
+    let backoff = this.options.retryMinMs;
+    try {
+      for (;;) {
+        try {
+          const started = process.hrtime.bigint();
+          await this.flush(batches);
+          this.metrics.flushSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+          if (backoff !== this.options.retryMinMs) this.logger.log('ClickHouse is back: flushes resumed');
+          this.metrics.clickhouseAvailable.set(1);
+          for (const b of batches) b.done();
+          return;
+        } catch (error) {
+          this.watermarks = undefined;
+          if (this.stopping) throw error;
+          if (backoff === this.options.retryMinMs) {
+            this.logger.error(`flush failed, consumer paused and retrying: ${(error as Error).message}`);
+          }
+          this.metrics.clickhouseAvailable.set(0);
+          await new Promise((resolve) => setTimeout(resolve, backoff));
+          backoff = Math.min(backoff * 2, this.options.retryMaxMs);
+        }
+      }
+    } catch (error) {
+      for (const b of batches) b.fail(error as Error);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /** Stores one flush exactly once; safe to repeat after any partial failure. */
+  private async flush(batches: PendingBatch[]): Promise<FlushOutcome> {
+    const watermarks = (this.watermarks ??= await this.store.watermarks(this.topic));
+    const progress = new Map<number, number>();
+    const fresh: { event: RequestLogEvent; partition: number; offset: number }[] = [];
+    const dead: { partition: number; message: KafkaMessage; reason: string }[] = [];
+    const seen = new Set<string>();
+    let total = 0;
+    let duplicates = 0;
+    for (const { partition, messages } of batches) {
+      const watermark = watermarks.get(partition) ?? -1;
+      for (const message of messages) {
+        total++;
+        const offset = Number(message.offset);
+        if (offset > (progress.get(partition) ?? -1)) progress.set(partition, offset);
+        if (offset <= watermark) {
+          duplicates++;
+          continue;
+        }
+        const parsed = decodeRequestLogEvent(message.value);
+        if (!parsed.ok) {
+          dead.push({ partition, message, reason: parsed.reason });
+        } else if (seen.has(parsed.event.eventId)) {
+          duplicates++;
+        } else {
+          seen.add(parsed.event.eventId);
+          fresh.push({ event: parsed.event, partition, offset });
+        }
+      }
+    }
+    const stored = fresh.length > 0 ? await this.store.existingEventIds(fresh.map((f) => f.event)) : new Set();
+    const rows = fresh
+      .filter((f) => !stored.has(f.event.eventId))
+      .map((f) => toRequestLogRow(f.event, f.partition, f.offset));
+    duplicates += fresh.length - rows.length;
+    await this.store.insert(rows);
+    if (dead.length > 0) await this.sendDeadLetters(dead);
+    await this.store.saveWatermarks(this.topic, progress);
+    for (const [partition, offset] of progress) watermarks.set(partition, offset);
+
+    this.metrics.batchSize.observe(total);
+    this.metrics.rowsInserted.inc(rows.length);
+    this.metrics.messages.inc({ outcome: 'stored' }, rows.length);
+    if (duplicates > 0) this.metrics.messages.inc({ outcome: 'duplicate' }, duplicates);
+    if (dead.length > 0) {
+      this.metrics.messages.inc({ outcome: 'dead_lettered' }, dead.length);
+      this.metrics.deadLetters.inc(dead.length);
+    }
+    return { stored: rows.length, duplicates, deadLettered: dead.length };
+  }
+
+  private async sendDeadLetters(dead: { partition: number; message: KafkaMessage; reason: string }[]): Promise<void> {
+    const at = new Date().toISOString();
+    await this.deadLetters!.send({
+      topic: this.deadLetterTopic,
+      acks: -1,
+      messages: dead.map(({ partition, message, reason }) => ({
+        key: message.key,
+        value: message.value,
+        headers: {
+          'dlq-reason': reason.slice(0, 2_000),
+          'dlq-source-topic': this.topic,
+          'dlq-source-partition': String(partition),
+          'dlq-source-offset': message.offset,
+          'dlq-at': at,
+        },
+      })),
+    });
+  }
+}

@@ -1,0 +1,35 @@
+/** Tuning of the ingest feature; the defaults suit one control-plane process on two cores. */
+export interface IngestOptions {
+  /** Start the consumer group (the HTTP endpoint works without it). */
+  consume: boolean;
+  /** A flush (one ClickHouse insert) happens when this many messages are waiting... */
+  batchMaxRows: number;
+  /** ...or this long after the first of them arrived. */
+  flushIntervalMs: number;
+  /** Back-off bounds while ClickHouse (or the dead-letter topic) is unavailable. */
+  retryMinMs: number;
+  retryMaxMs: number;
+  /** Bytes Kafka returns per partition per fetch: large fetches make large inserts. */
+  maxBytesPerPartition: number;
+  /** How long POST /v1/ingest/logs waits for Kafka's acknowledgement before answering 503. */
+  publishTimeoutMs: number;
+}
+
+export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
+  consume: true,
+  batchMaxRows: 50_000,
+  flushIntervalMs: 50,
+  retryMinMs: 200,
+  retryMaxMs: 5_000,
+  maxBytesPerPartition: 8 * 1024 * 1024,
+  publishTimeoutMs: 10_000,
+};
+
+/** Optional partial override of DEFAULT_INGEST_OPTIONS (tests, benchmarks). */
+export const INGEST_OPTIONS = Symbol('INGEST_OPTIONS');
+
+/** The documented limits of POST /v1/ingest/logs (docs/ingest.md). */
+export const INGEST_HTTP_LIMITS = {
+  maxEvents: 10_000,
+  maxBodyBytes: 5 * 1024 * 1024,
+} as const;
