@@ -24,8 +24,8 @@ mkdir -p "$log_dir"
 say() { printf '\033[1m[usageguard]\033[0m %s\n' "$*"; }
 
 if [ ! -d node_modules ]; then
-  say "installing dependencies (npm ci, once)"
-  npm ci --no-audit --no-fund
+  say "installing dependencies (npm install, once)"
+  npm install --no-audit --no-fund
 fi
 
 say "starting the local stack"

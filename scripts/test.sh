@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export TZ=UTC
 
-[ -d node_modules ] || npm ci --no-audit --no-fund
+[ -d node_modules ] || npm install --no-audit --no-fund
 bash stack/stack.sh up || { echo "0 passed, 1 failed"; exit 1; }
 npm run -s db:migrate || { echo "0 passed, 1 failed"; exit 1; }
 
