@@ -58,13 +58,26 @@ describe('computeBand', () => {
     const none = computeBand({ samples: steady, since: NOW, exclusions: [], prior: 30, config });
     expect(none.priorWeight).toBe(1);
     expect(none.centre).toBe(30);
-    expect(none.upper).toBeGreaterThanOrEqual(30 * 5);
+    expect(none.upper).toBe(30 * 5);
     const some = computeBand({ samples: steady, since: NOW - 73 * HOUR_MS, exclusions: [], prior: 30, config });
     expect(some.samples).toBe(3);
     expect(some.priorWeight).toBe(0.5);
     expect(some.centre).toBe(65);
+    expect(some.upper).toBe(180); // own data already wider than the prior
     const full = computeBand({ samples: steady, since: 0, exclusions: [], prior: 30, config });
     expect(full.centre).toBe(100);
+  });
+
+  it('the prior only widens a young band: a busy new customer is not flagged for being new', () => {
+    const young = [24, 48].map((h) => sample(h, 10));
+    const band = computeBand({ samples: young, since: NOW - 50 * HOUR_MS, exclusions: [], prior: 30, config });
+    expect(band.priorWeight).toBeCloseTo(2 / 3);
+    // own upper: 10 + 4 × √10 ≈ 22.6; prior upper 150; two thirds of the way to the prior.
+    expect(band.upper).toBeCloseTo((2 / 3) * 150 + (1 / 3) * (10 + 4 * Math.sqrt(10)));
+    const busy = [24, 48].map((h) => sample(h, 500));
+    expect(computeBand({ samples: busy, since: NOW - 50 * HOUR_MS, exclusions: [], prior: 30, config }).upper).toBe(
+      500 + 4 * 75,
+    );
   });
 
   it('follows organic growth: the most recent samples lift the centre', () => {

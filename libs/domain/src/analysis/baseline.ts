@@ -57,27 +57,35 @@ function overlaps(hour: number, ranges: readonly TimeRange[]): boolean {
 }
 
 /**
- * The band of one slot. The centre is the median of the usable samples, lifted to the median of the most recent
- * ones when those are higher (organic growth is not abuse), and blended with the plan's prior while the account
- * has fewer than `fullSamples` samples. The spread is the MAD with floors: relative (4 equal weeks give MAD 0) and
- * Poisson (√centre, small counts are noisy).
+ * The band of one slot. The account's own centre is the median of the usable samples, lifted to the median of the
+ * most recent ones when those are higher (organic growth is not abuse); its spread is the MAD with floors, relative
+ * (4 equal weeks give MAD 0) and Poisson (√centre: small counts are noisy). While the account has fewer than
+ * `fullSamples` samples the plan's prior (centre = prior, spread = prior) weighs in with weight 1 − n/fullSamples:
+ * it pulls the centre towards the prior and can only widen the band, never narrow it, so a new customer that is
+ * busier than the plan's typical one is not flagged for being new.
  */
 export function computeBand(input: BandInput): Band {
   const { config } = input;
   const usable = input.samples.filter((s) => s.hour >= input.since && !overlaps(s.hour, input.exclusions));
   const rates = usable.map((s) => s.perMinute);
   const recent = [...usable].sort((a, b) => b.hour - a.hour).slice(0, 3);
-  const own = Math.max(median(rates), median(recent.map((s) => s.perMinute)));
-  const priorWeight = Math.max(0, 1 - usable.length / config.fullSamples);
-  const centre = priorWeight * input.prior + (1 - priorWeight) * own;
-  const ownSpread = usable.length >= 3 ? mad(rates) : 0;
-  const spread = Math.max(ownSpread, config.minRelativeSpread * centre, Math.sqrt(centre), priorWeight * input.prior);
+  const ownCentre = Math.max(median(rates), median(recent.map((s) => s.perMinute)));
+  const ownSpread = Math.max(
+    usable.length >= 3 ? mad(rates) : 0,
+    config.minRelativeSpread * ownCentre,
+    Math.sqrt(ownCentre),
+  );
   const p90 = usable.length > 0 ? median(usable.map((s) => s.p90PerMinute)) * config.p90Margin : 0;
+  const ownUpper = Math.max(ownCentre + config.k * ownSpread, p90);
+  const priorWeight = Math.max(0, 1 - usable.length / config.fullSamples);
+  const priorUpper = input.prior * (1 + config.k);
+  const centre = priorWeight * input.prior + (1 - priorWeight) * ownCentre;
+  const spread = priorWeight * input.prior + (1 - priorWeight) * ownSpread;
   return {
     centre,
     spread,
     lower: Math.max(0, centre - config.k * spread),
-    upper: Math.max(centre + config.k * spread, p90),
+    upper: Math.max(ownUpper, priorWeight * priorUpper + (1 - priorWeight) * ownUpper),
     samples: usable.length,
     priorWeight,
   };

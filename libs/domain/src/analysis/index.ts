@@ -4,3 +4,5 @@ export * from './baseline';
 export * from './burst-envelope';
 export * from './rules';
 export * from './flag-lifecycle';
+export * from './sharding';
+export * from './zoned-time';

@@ -1,0 +1,304 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  ACCOUNT_BASELINES_TABLE,
+  type AccountBaselineRow,
+  ClickHouseRepository,
+  REQUEST_LOGS_TABLE,
+  REQUEST_ROLLUPS_TABLE,
+  TOKEN_IPS_TABLE,
+} from '@usageguard/clickhouse';
+import { z } from 'zod';
+
+/** ClickHouse DateTime parameters and values: 'YYYY-MM-DD hh:mm:ss' in UTC. */
+export const chTime = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+
+/** '*' is the account's total over every operation class. */
+export const ALL_OPERATIONS = '*';
+
+const num = z.coerce.number();
+const minuteSeriesSchema = z.object({
+  account_id: z.string(),
+  op: z.string(),
+  points: z.array(z.tuple([num, num, num, num])),
+});
+const hourSamplesSchema = z.object({
+  account_id: z.string(),
+  op: z.string(),
+  samples: z.array(z.tuple([num, num, num, num, num])),
+});
+const routeSeriesSchema = z.object({
+  account_id: z.string(),
+  route: z.string(),
+  points: z.array(z.tuple([num, num])),
+});
+const routeNormalSchema = z.object({ account_id: z.string(), route: z.string(), normal: num });
+const tokenIpsSchema = z.object({ account_id: z.string(), token_id: z.string(), ips: num });
+const tokenNormalSchema = z.object({ account_id: z.string(), token_id: z.string(), normal: num });
+const topSchema = z.object({ kind: z.string(), value: z.string(), requests: num });
+
+export interface MinutePoint {
+  minute: number;
+  requests: number;
+  limited: number;
+  authFailures: number;
+}
+
+export interface HourPoint {
+  hour: number;
+  perMinute: number;
+  p90PerMinute: number;
+  requests: number;
+  authFailures: number;
+}
+
+/** Per account, per operation ('*' included): the points found (absent minutes and hours had no traffic). */
+export type ByAccount<T> = Map<string, Map<string, T[]>>;
+
+function group<T>(rows: { account_id: string; key: string; values: T[] }[]): ByAccount<T> {
+  const out: ByAccount<T> = new Map();
+  for (const row of rows) {
+    let byKey = out.get(row.account_id);
+    if (!byKey) out.set(row.account_id, (byKey = new Map<string, T[]>()));
+    byKey.set(row.key, row.values);
+  }
+  return out;
+}
+
+export interface TopLists {
+  routes: { value: string; requests: number }[];
+  tokens: { value: string; requests: number }[];
+  ips: { value: string; requests: number }[];
+}
+
+/**
+ * The analyzer's reads and writes in ClickHouse. Queries aggregate server-side and return one row per account ×
+ * series with the points as arrays, so a 10,000-account shard moves tens of thousands of rows, not millions.
+ */
+@Injectable()
+export class UsageReaderService {
+  constructor(@Inject(ClickHouseRepository) private readonly clickhouse: ClickHouseRepository) {}
+
+  /** Per-minute requests, limited responses and 401/403 of each account and operation class over [from, to). */
+  async minuteSeries(accountIds: string[], from: number, to: number): Promise<ByAccount<MinutePoint>> {
+    const rows = await this.clickhouse.query<unknown>(
+      `SELECT account_id, op, groupArray((toUnixTimestamp(minute), r, l, a)) AS points
+       FROM (
+         SELECT account_id, arrayJoin([toString(operation), '*']) AS op, minute,
+                sum(requests) AS r, sumIf(requests, decision = 'limited') AS l, sum(auth_failures) AS a
+         FROM ${this.clickhouse.table(REQUEST_ROLLUPS_TABLE)}
+         WHERE account_id IN {ids:Array(String)} AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
+         GROUP BY account_id, op, minute
+       )
+       GROUP BY account_id, op`,
+      { ids: accountIds, from: chTime(from), to: chTime(to) },
+    );
+    return group(
+      rows.map((raw) => {
+        const row = minuteSeriesSchema.parse(raw);
+        return {
+          account_id: row.account_id,
+          key: row.op,
+          values: row.points.map(([t, requests, limited, authFailures]) => ({
+            minute: t * 1000,
+            requests,
+            limited,
+            authFailures,
+          })),
+        };
+      }),
+    );
+  }
+
+  /**
+   * Training hours: mean per-minute rate, the 90th-percentile minute (absent minutes count as zero), requests and
+   * 401/403 of each account and operation class in each listed hour.
+   */
+  async hourSamples(accountIds: string[], hours: number[]): Promise<ByAccount<HourPoint>> {
+    if (hours.length === 0) return new Map();
+    const rows = await this.clickhouse.query<unknown>(
+      `SELECT account_id, op, groupArray((toUnixTimestamp(hour), r / 60, p90, r, a)) AS samples
+       FROM (
+         SELECT account_id, op, toStartOfHour(minute) AS hour, sum(r) AS r, sum(a) AS a,
+                arrayReduce('quantileExact(0.9)', arrayResize(groupArray(r), 60, toUInt64(0))) AS p90
+         FROM (
+           SELECT account_id, arrayJoin([toString(operation), '*']) AS op, minute,
+                  sum(requests) AS r, sum(auth_failures) AS a
+           FROM ${this.clickhouse.table(REQUEST_ROLLUPS_TABLE)}
+           WHERE account_id IN {ids:Array(String)}
+             AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
+             AND toStartOfHour(minute) IN {hours:Array(DateTime('UTC'))}
+           GROUP BY account_id, op, minute
+         )
+         GROUP BY account_id, op, hour
+       )
+       GROUP BY account_id, op`,
+      {
+        ids: accountIds,
+        hours: hours.map(chTime),
+        from: chTime(Math.min(...hours)),
+        to: chTime(Math.max(...hours) + 3_600_000),
+      },
+    );
+    return group(
+      rows.map((raw) => {
+        const row = hourSamplesSchema.parse(raw);
+        return {
+          account_id: row.account_id,
+          key: row.op,
+          values: row.samples.map(([t, perMinute, p90PerMinute, requests, authFailures]) => ({
+            hour: t * 1000,
+            perMinute,
+            p90PerMinute,
+            requests,
+            authFailures,
+          })),
+        };
+      }),
+    );
+  }
+
+  /** Per-minute requests on the listed routes over [from, to), per account. */
+  async routeSeries(
+    accountIds: string[],
+    routes: string[],
+    from: number,
+    to: number,
+  ): Promise<ByAccount<{ minute: number; requests: number }>> {
+    if (routes.length === 0) return new Map();
+    const rows = await this.clickhouse.query<unknown>(
+      `SELECT account_id, route, groupArray((toUnixTimestamp(minute), r)) AS points
+       FROM (
+         SELECT account_id, toString(route) AS route, minute, sum(requests) AS r
+         FROM ${this.clickhouse.table(REQUEST_ROLLUPS_TABLE)}
+         WHERE account_id IN {ids:Array(String)} AND route IN {routes:Array(String)}
+           AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
+         GROUP BY account_id, route, minute
+       )
+       GROUP BY account_id, route`,
+      { ids: accountIds, routes, from: chTime(from), to: chTime(to) },
+    );
+    return group(
+      rows.map((raw) => {
+        const row = routeSeriesSchema.parse(raw);
+        return {
+          account_id: row.account_id,
+          key: row.route,
+          values: row.points.map(([t, requests]) => ({ minute: t * 1000, requests })),
+        };
+      }),
+    );
+  }
+
+  /** A route's usual per-minute rate: the 90th percentile of its hourly rates over [from, to), per account. */
+  async routeNormals(accountIds: string[], routes: string[], from: number, to: number): Promise<Map<string, number>> {
+    if (routes.length === 0) return new Map();
+    const rows = await this.clickhouse.query<unknown>(
+      `SELECT account_id, route, quantileExact(0.9)(r / 60) AS normal
+       FROM (
+         SELECT account_id, toString(route) AS route, toStartOfHour(minute) AS hour, sum(requests) AS r
+         FROM ${this.clickhouse.table(REQUEST_ROLLUPS_TABLE)}
+         WHERE account_id IN {ids:Array(String)} AND route IN {routes:Array(String)}
+           AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
+         GROUP BY account_id, route, hour
+       )
+       GROUP BY account_id, route`,
+      { ids: accountIds, routes, from: chTime(from), to: chTime(to) },
+    );
+    return new Map(
+      rows.map((raw) => {
+        const row = routeNormalSchema.parse(raw);
+        return [`${row.account_id}:${row.route}`, row.normal];
+      }),
+    );
+  }
+
+  /** Distinct IPs per token over [from, to), only tokens with at least minIps (the others cannot flag). */
+  async tokenIps(
+    accountIds: string[],
+    from: number,
+    to: number,
+    minIps: number,
+  ): Promise<{ accountId: string; tokenId: string; ips: number }[]> {
+    const rows = await this.clickhouse.query<unknown>(
+      `SELECT account_id, token_id, uniqMerge(ips) AS ips
+       FROM ${this.clickhouse.table(TOKEN_IPS_TABLE)}
+       WHERE account_id IN {ids:Array(String)} AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
+       GROUP BY account_id, token_id
+       HAVING ips >= {min:UInt32}`,
+      { ids: accountIds, from: chTime(from), to: chTime(to), min: minIps },
+    );
+    return rows.map((raw) => {
+      const row = tokenIpsSchema.parse(raw);
+      return { accountId: row.account_id, tokenId: row.token_id, ips: row.ips };
+    });
+  }
+
+  /** A token's usual distinct IPs per hour: the 90th percentile over the trailing days before `before`. */
+  async tokenNormalIps(
+    tokens: { accountId: string; tokenId: string }[],
+    before: number,
+    days: number,
+  ): Promise<Map<string, number>> {
+    if (tokens.length === 0) return new Map();
+    const rows = await this.clickhouse.query<unknown>(
+      `SELECT account_id, token_id, quantileExact(0.9)(h) AS normal
+       FROM (
+         SELECT account_id, token_id, toStartOfHour(minute) AS hour, uniqMerge(ips) AS h
+         FROM ${this.clickhouse.table(TOKEN_IPS_TABLE)}
+         WHERE account_id IN {ids:Array(String)} AND token_id IN {tokens:Array(String)}
+           AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
+         GROUP BY account_id, token_id, hour
+       )
+       GROUP BY account_id, token_id`,
+      {
+        ids: [...new Set(tokens.map((t) => t.accountId))],
+        tokens: [...new Set(tokens.map((t) => t.tokenId))],
+        from: chTime(before - days * 86_400_000),
+        to: chTime(before),
+      },
+    );
+    return new Map(
+      rows.map((raw) => {
+        const row = tokenNormalSchema.parse(raw);
+        return [`${row.account_id}:${row.token_id}`, row.normal];
+      }),
+    );
+  }
+
+  /** The top routes, tokens and client IPs of one account over [from, to), from the raw logs. */
+  async topLists(accountId: string, from: number, to: number, limit = 5): Promise<TopLists> {
+    const rows = await this.clickhouse.query<unknown>(
+      `SELECT kind, value, requests FROM (
+         SELECT 'routes' AS kind, concat(toString(method), ' ', toString(route)) AS value, count() AS requests
+         FROM ${this.clickhouse.table(REQUEST_LOGS_TABLE)}
+         WHERE account_id = {account:String} AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
+         GROUP BY value ORDER BY requests DESC LIMIT {limit:UInt32}
+         UNION ALL
+         SELECT 'tokens' AS kind, token_id AS value, count() AS requests
+         FROM ${this.clickhouse.table(REQUEST_LOGS_TABLE)}
+         WHERE account_id = {account:String} AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
+         GROUP BY value ORDER BY requests DESC LIMIT {limit:UInt32}
+         UNION ALL
+         SELECT 'ips' AS kind, client_ip AS value, count() AS requests
+         FROM ${this.clickhouse.table(REQUEST_LOGS_TABLE)}
+         WHERE account_id = {account:String} AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
+         GROUP BY value ORDER BY requests DESC LIMIT {limit:UInt32}
+       ) ORDER BY kind, requests DESC`,
+      { account: accountId, from: chTime(from), to: chTime(to), limit },
+    );
+    const top: TopLists = { routes: [], tokens: [], ips: [] };
+    for (const raw of rows) {
+      const row = topSchema.parse(raw);
+      if (row.kind === 'routes' || row.kind === 'tokens' || row.kind === 'ips') {
+        top[row.kind].push({ value: row.value, requests: row.requests });
+      }
+    }
+    return top;
+  }
+
+  async writeBaselines(rows: AccountBaselineRow[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += 50_000) {
+      await this.clickhouse.insert(ACCOUNT_BASELINES_TABLE, rows.slice(i, i + 50_000));
+    }
+  }
+}
