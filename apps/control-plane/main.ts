@@ -53,7 +53,7 @@ import { IngestModule } from '../ingest/src/ingest.module';
     KafkaModule,
     ClickHouseModule,
     RedisModule,
-    QueueModule.forRoot({ serve: [] }),
+    QueueModule.forRoot({ serve: ['enforcer', 'mail'] }),
     MailModule,
     IngestModule,
     AnalyzerModule,

@@ -25,7 +25,7 @@ import { EnforcerModule } from './enforcer.module';
     }),
     DatabaseModule,
     RedisModule,
-    QueueModule.forRoot({ serve: [] }),
+    QueueModule.forRoot({ serve: ['enforcer', 'mail'] }),
     MailModule,
     EnforcerModule,
   ],

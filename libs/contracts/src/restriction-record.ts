@@ -29,6 +29,7 @@ export const restrictionRecordSchema = z.strictObject({
   reason: z.string().max(500),
   /** Epoch milliseconds. */
   expiresAt: z.number().int().positive(),
+  /** Grows with every change at this key, across restrictions: a new restriction on a key outranks the lifted one. */
   version: z.number().int().positive(),
 });
 

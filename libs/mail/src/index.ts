@@ -1,2 +1,3 @@
 export * from './mail.repository';
 export * from './mail.module';
+export * from './templates';

@@ -1,3 +1,4 @@
 export * from './redis.repository';
 export * from './redis.module';
 export type { Redis } from 'ioredis';
+export * from './restriction-store';

@@ -64,7 +64,7 @@ describe('enforcement config', () => {
   it('rejects unknown fields, unknown modes, short durations and an empty ladder', () => {
     expect(parseEnforcementConfig({ ladders: [] }).ok).toBe(false);
     expect(parseEnforcementConfig({ ladder: [{ mode: 'ban', durationSeconds: 3600 }] }).ok).toBe(false);
-    expect(parseEnforcementConfig({ ladder: [{ mode: 'block', durationSeconds: 5 }] }).ok).toBe(false);
+    expect(parseEnforcementConfig({ ladder: [{ mode: 'block', durationSeconds: 0 }] }).ok).toBe(false);
     expect(parseEnforcementConfig({ ladder: [] }).ok).toBe(false);
     expect(parseEnforcementConfig({ ladder: [{ mode: 'block', durationSeconds: 3600, statusCode: 500 }] }).ok).toBe(
       false,

@@ -1,0 +1,384 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { type OpsActor } from '@usageguard/contracts';
+import {
+  type Flag,
+  type Prisma,
+  PrismaRepository,
+  type Restriction,
+  type RestrictionMode,
+  type RestrictionScope,
+} from '@usageguard/database';
+import { type EnforcementConfig, parseEnforcementConfig } from '@usageguard/domain';
+import { ConflictError, MetricsService, NotFoundError } from '@usageguard/observability';
+import { QueueRepository } from '@usageguard/queue';
+import { RestrictionStore } from '@usageguard/redis';
+import { writeAudit } from './audit.writer';
+import { type NotificationChange, writeNotification } from './outbox.writer';
+import { isEdgeRestriction, type RestrictionSummary, scopeName, summarize, toRecord } from './restriction.mapper';
+
+type Tx = Prisma.TransactionClient;
+
+export interface NewRestriction {
+  accountId: string;
+  flagId: string | null;
+  scope: RestrictionScope;
+  scopeValue: string | null;
+  mode: RestrictionMode;
+  throttleFactor: number | null;
+  statusCode: number;
+  reasonCode: string;
+  reason: string;
+  level: number;
+  durationSeconds: number;
+  /** ACTIVE applies now; PENDING_APPROVAL waits for ops (review-flag). */
+  status: 'ACTIVE' | 'PENDING_APPROVAL';
+  actor: OpsActor;
+  /** A proposal of the same flag this one replaces (escalation while ops had not decided yet). */
+  replacesPendingId?: string | null;
+}
+
+/**
+ * Every change to a restriction goes through here: automatic (evaluate-flag, expiry) and manual (dashboard). Each
+ * change is one Postgres transaction — the restriction, its outbox email and its audit event commit together,
+ * under a lock on the account row so changes of one account are serialized and versions never repeat — and then
+ * the edge's Redis copy is written, and the expiry and email jobs are enqueued (deterministic ids; reconcile
+ * repeats both if this process dies in between).
+ */
+@Injectable()
+export class RestrictionService {
+  private readonly logger = new Logger(RestrictionService.name);
+
+  constructor(
+    @Inject(PrismaRepository) private readonly prisma: PrismaRepository,
+    @Inject(RestrictionStore) private readonly store: RestrictionStore,
+    @Inject(QueueRepository) private readonly queue: QueueRepository,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
+  ) {}
+
+  async apply(input: NewRestriction): Promise<RestrictionSummary> {
+    const now = new Date();
+    const { restriction, notifications } = await this.prisma.$transaction(async (tx) => {
+      const account = await this.lockAccount(tx, input.accountId);
+      const notifications: string[] = [];
+      if (input.replacesPendingId) {
+        const pending = await tx.restriction.findUnique({ where: { id: input.replacesPendingId } });
+        if (pending?.status === 'PENDING_APPROVAL') {
+          await this.change(
+            tx,
+            pending,
+            { status: 'REJECTED' },
+            input.actor,
+            'restriction.rejected',
+            'replaced by a higher rung',
+          );
+        }
+      }
+      if (input.status === 'ACTIVE') await this.supersede(tx, input, input.actor);
+      const version = await this.nextVersion(tx, input.accountId, input.scope, input.scopeValue);
+      const created = await tx.restriction.create({
+        data: {
+          accountId: input.accountId,
+          flagId: input.flagId,
+          scope: input.scope,
+          scopeValue: input.scope === 'ACCOUNT' ? null : input.scopeValue,
+          mode: input.mode,
+          throttleFactor: input.mode === 'THROTTLE' ? input.throttleFactor : null,
+          statusCode: input.statusCode,
+          reasonCode: input.reasonCode,
+          reason: input.reason.slice(0, 500),
+          level: input.level,
+          status: input.status,
+          startsAt: now,
+          expiresAt: new Date(now.getTime() + input.durationSeconds * 1000),
+          createdByType: input.actor.type,
+          createdBy: input.actor.id,
+          version,
+        },
+      });
+      await writeAudit(tx, {
+        actor: input.actor,
+        action: input.status === 'ACTIVE' ? 'restriction.applied' : 'restriction.proposed',
+        targetType: 'restriction',
+        targetId: created.id,
+        accountId: input.accountId,
+        before: null,
+        after: created,
+        reason: input.reason,
+      });
+      if (created.status === 'ACTIVE') {
+        const id = await this.notify(tx, account, created, 'applied', now);
+        if (id) notifications.push(id);
+      }
+      return { restriction: created, notifications };
+    });
+    this.metrics
+      .counter('usageguard_restrictions_total', 'Restrictions written by the enforcer', ['status', 'mode'])
+      .inc({ status: restriction.status, mode: restriction.mode });
+    return this.afterCommit(restriction.status === 'ACTIVE' ? 'applied' : 'proposed', restriction, notifications);
+  }
+
+  /** Ops approved a proposal: it starts now and lasts as long as it was proposed to. */
+  async approve(restrictionId: string, actor: OpsActor, reason: string): Promise<RestrictionSummary> {
+    const now = new Date();
+    const result = await this.prisma.$transaction(async (tx) => {
+      const current = await this.loadLocked(tx, restrictionId);
+      if (current.status !== 'PENDING_APPROVAL') return { restriction: current, notifications: [], changed: false };
+      const account = await this.lockAccount(tx, current.accountId);
+      await this.supersede(tx, current, actor, current.id);
+      const duration = current.expiresAt.getTime() - current.startsAt.getTime();
+      const updated = await this.change(
+        tx,
+        current,
+        { status: 'ACTIVE', startsAt: now, expiresAt: new Date(now.getTime() + duration) },
+        actor,
+        'restriction.approved',
+        reason,
+      );
+      const id = await this.notify(tx, account, updated, 'applied', now);
+      return { restriction: updated, notifications: id ? [id] : [], changed: true };
+    });
+    if (!result.changed) return this.afterCommit('unchanged', result.restriction, []);
+    return this.afterCommit('approved', result.restriction, result.notifications);
+  }
+
+  async extend(restrictionId: string, expiresAt: Date, actor: OpsActor, reason: string): Promise<RestrictionSummary> {
+    const now = new Date();
+    if (!(expiresAt.getTime() > now.getTime()))
+      throw new ConflictError('expiry_in_past', 'expiresAt must be in the future');
+    const result = await this.prisma.$transaction(async (tx) => {
+      const current = await this.loadLocked(tx, restrictionId);
+      if (current.status !== 'ACTIVE') {
+        throw new ConflictError('restriction_not_active', `restriction ${restrictionId} is ${current.status}`);
+      }
+      const account = await this.lockAccount(tx, current.accountId);
+      const updated = await this.change(tx, current, { expiresAt }, actor, 'restriction.extended', reason);
+      const id = await this.notify(tx, account, updated, 'extended', now);
+      return { restriction: updated, notifications: id ? [id] : [] };
+    });
+    return this.afterCommit('extended', result.restriction, result.notifications);
+  }
+
+  /**
+   * Ends a restriction: `lifted` by ops (a proposal is rejected instead), or `expired` by its delayed job — which is
+   * a no-op unless the restriction is still active at exactly the version the job was scheduled for.
+   */
+  async end(
+    restrictionId: string,
+    how: 'lifted' | 'expired',
+    actor: OpsActor,
+    reason: string,
+    expectedVersion?: number,
+  ): Promise<RestrictionSummary> {
+    const now = new Date();
+    const result = await this.prisma.$transaction(async (tx) => {
+      const current = await tx.restriction.findUnique({ where: { id: restrictionId } });
+      if (!current) {
+        if (how === 'expired') return null;
+        throw new NotFoundError('restriction', restrictionId);
+      }
+      const account = await this.lockAccount(tx, current.accountId);
+      const locked = await tx.restriction.findUniqueOrThrow({ where: { id: restrictionId } });
+      if (how === 'expired' && (locked.status !== 'ACTIVE' || locked.version !== expectedVersion)) {
+        return { restriction: locked, notifications: [], outcome: 'unchanged' as const };
+      }
+      if (how === 'expired' && locked.expiresAt.getTime() > now.getTime() + 1000) {
+        throw new Error(`restriction ${restrictionId} is not due until ${locked.expiresAt.toISOString()}`);
+      }
+      if (locked.status === 'PENDING_APPROVAL' && how === 'lifted') {
+        const rejected = await this.change(tx, locked, { status: 'REJECTED' }, actor, 'restriction.rejected', reason);
+        return { restriction: rejected, notifications: [], outcome: 'rejected' as const };
+      }
+      if (locked.status !== 'ACTIVE') return { restriction: locked, notifications: [], outcome: 'unchanged' as const };
+      const ended = await this.change(
+        tx,
+        locked,
+        how === 'expired'
+          ? { status: 'EXPIRED' }
+          : { status: 'LIFTED', liftedAt: now, liftedBy: actor.id ?? actor.type.toLowerCase() },
+        actor,
+        how === 'expired' ? 'restriction.expired' : 'restriction.lifted',
+        reason,
+      );
+      const id = await this.notify(tx, account, ended, how, now);
+      return { restriction: ended, notifications: id ? [id] : [], outcome: how };
+    });
+    if (result === null) return summarize('skipped', null, 'none', 'restriction no longer exists');
+    return this.afterCommit(result.outcome, result.restriction, result.notifications);
+  }
+
+  /**
+   * Writes the edge's copy of one restriction as Postgres has it, and makes sure its expiry job and pending emails
+   * are queued. Idempotent: used after every change, by retries, and by reconcile.
+   */
+  async sync(restriction: Restriction): Promise<RestrictionSummary['edge']> {
+    let edge: RestrictionSummary['edge'] = 'none';
+    try {
+      if (isEdgeRestriction(restriction)) {
+        const outcome =
+          restriction.status === 'ACTIVE'
+            ? await this.store.put(toRecord(restriction))
+            : await this.store.remove(
+                restriction.accountId,
+                scopeName(restriction),
+                restriction.scope === 'ACCOUNT' ? null : restriction.scopeValue,
+                restriction.version,
+              );
+        edge = outcome === 'stale' ? 'stale' : restriction.status === 'ACTIVE' ? 'written' : 'removed';
+      }
+      if (restriction.status === 'ACTIVE') await this.scheduleExpiry(restriction);
+    } catch (error) {
+      // Postgres has committed the change; the periodic reconcile writes what this could not.
+      this.logger.warn(`restriction ${restriction.id}: edge copy deferred to reconcile: ${(error as Error).message}`);
+      edge = 'deferred';
+    }
+    return edge;
+  }
+
+  async scheduleExpiry(restriction: Restriction): Promise<void> {
+    await this.queue.enqueue(
+      'enforcer',
+      'expire-restriction',
+      { restrictionId: restriction.id, version: restriction.version },
+      {
+        jobId: `expire-${restriction.id}-v${restriction.version}`,
+        delayMs: Math.max(0, restriction.expiresAt.getTime() - Date.now()),
+      },
+    );
+  }
+
+  async enqueueNotification(notificationId: string): Promise<void> {
+    await this.queue.enqueue(
+      'mail',
+      'send-notification',
+      { notificationId },
+      { jobId: `notify-${notificationId}`, attempts: 15 },
+    );
+  }
+
+  /** The plan's ladder, validated; a plan the dashboard saved is always valid, so a bad one is a permanent error. */
+  static configOf(plan: { key: string; enforcementConfig: unknown }): EnforcementConfig {
+    const parsed = parseEnforcementConfig(plan.enforcementConfig);
+    if (!parsed.ok) throw new ConflictError('invalid_enforcement_config', `plan ${plan.key}: ${parsed.reason}`);
+    return parsed.config;
+  }
+
+  private async afterCommit(
+    outcome: RestrictionSummary['outcome'],
+    restriction: Restriction,
+    notifications: string[],
+  ): Promise<RestrictionSummary> {
+    const edge = await this.sync(restriction);
+    for (const id of notifications) {
+      await this.enqueueNotification(id).catch((error: Error) =>
+        this.logger.warn(`notification ${id}: enqueue deferred to reconcile: ${error.message}`),
+      );
+    }
+    return summarize(outcome, restriction, edge);
+  }
+
+  /** Serializes every change of one account's restrictions (and so their versions). */
+  private async lockAccount(tx: Tx, accountId: string) {
+    const locked = await tx.$queryRaw<
+      { id: string }[]
+    >`SELECT id FROM accounts WHERE id = ${accountId}::uuid FOR UPDATE`;
+    if (locked.length === 0) throw new NotFoundError('account', accountId);
+    return tx.account.findUniqueOrThrow({
+      where: { id: accountId },
+      include: { contacts: true, plan: { select: { key: true, enforcementConfig: true } } },
+    });
+  }
+
+  private async loadLocked(tx: Tx, restrictionId: string): Promise<Restriction> {
+    const found = await tx.restriction.findUnique({ where: { id: restrictionId } });
+    if (!found) throw new NotFoundError('restriction', restrictionId);
+    await this.lockAccount(tx, found.accountId);
+    return tx.restriction.findUniqueOrThrow({ where: { id: restrictionId } });
+  }
+
+  /**
+   * The next version at a Redis key: one more than any restriction of that account, scope and value ever had, so a
+   * new restriction on a key outranks the lifted one an edge may still hold.
+   */
+  private async nextVersion(tx: Tx, accountId: string, scope: RestrictionScope, scopeValue: string | null) {
+    const rows = await tx.$queryRaw<{ v: number }[]>`
+      SELECT COALESCE(MAX(version), 0)::int + 1 AS v FROM restrictions
+      WHERE account_id = ${accountId}::uuid AND scope = ${scope}::"RestrictionScope"
+        AND scope_value IS NOT DISTINCT FROM ${scope === 'ACCOUNT' ? null : scopeValue}`;
+    return rows[0].v;
+  }
+
+  /** One active restriction per key: a new one ends the one in force (no lifted email: the applied one follows). */
+  private async supersede(
+    tx: Tx,
+    key: { accountId: string; scope: RestrictionScope; scopeValue: string | null; mode: RestrictionMode },
+    actor: OpsActor,
+    exceptId?: string,
+  ): Promise<void> {
+    const active = await tx.restriction.findMany({
+      where: {
+        accountId: key.accountId,
+        scope: key.scope,
+        scopeValue: key.scope === 'ACCOUNT' ? null : key.scopeValue,
+        status: 'ACTIVE',
+        // A warning never ends a restriction in force; a restriction ends a warning.
+        ...(key.mode === 'NOTIFY' ? { mode: 'NOTIFY' as const } : {}),
+        ...(exceptId ? { id: { not: exceptId } } : {}),
+      },
+    });
+    for (const restriction of active) {
+      await this.change(
+        tx,
+        restriction,
+        { status: 'LIFTED', liftedAt: new Date(), liftedBy: 'superseded' },
+        actor,
+        'restriction.superseded',
+        'replaced by a new restriction on the same scope',
+      );
+    }
+  }
+
+  /** Updates a restriction with a fresh version and writes its audit event. */
+  private async change(
+    tx: Tx,
+    before: Restriction,
+    data: Prisma.RestrictionUpdateInput,
+    actor: OpsActor,
+    action: string,
+    reason: string,
+  ): Promise<Restriction> {
+    const version = await this.nextVersion(tx, before.accountId, before.scope, before.scopeValue);
+    const after = await tx.restriction.update({ where: { id: before.id }, data: { ...data, version } });
+    await writeAudit(tx, {
+      actor,
+      action,
+      targetType: 'restriction',
+      targetId: before.id,
+      accountId: before.accountId,
+      before,
+      after,
+      reason,
+    });
+    return after;
+  }
+
+  private async notify(
+    tx: Tx,
+    account: Awaited<ReturnType<RestrictionService['lockAccount']>>,
+    restriction: Restriction,
+    change: NotificationChange,
+    at: Date,
+  ): Promise<string | null> {
+    const flag: Flag | null = restriction.flagId
+      ? await tx.flag.findUnique({ where: { id: restriction.flagId } })
+      : null;
+    const parsed = parseEnforcementConfig(account.plan.enforcementConfig);
+    return writeNotification(tx, {
+      account,
+      restriction,
+      change,
+      flag,
+      config: parsed.ok ? parsed.config : null,
+      at,
+    });
+  }
+}
