@@ -10,6 +10,7 @@ import { RedisModule, RedisRepository } from '@usageguard/redis';
 import { ObservabilityModule, probe, runMain, startHttpApp } from '@usageguard/observability';
 import { AnalyzerModule } from '../analyzer/src/analyzer.module';
 import { DashboardModule } from '../dashboard/src/dashboard.module';
+import { configureDashboardHttp } from '../dashboard/src/dashboard.http';
 import { EnforcerModule } from '../enforcer/src/enforcer.module';
 import { IngestModule } from '../ingest/src/ingest.module';
 
@@ -64,5 +65,9 @@ import { IngestModule } from '../ingest/src/ingest.module';
 class ControlPlaneModule {}
 
 runMain(() =>
-  startHttpApp(ControlPlaneModule, { name: 'control-plane', port: (config) => config.http.ports.dashboard }),
+  startHttpApp(ControlPlaneModule, {
+    name: 'control-plane',
+    port: (config) => config.http.ports.dashboard,
+    configure: configureDashboardHttp,
+  }),
 );

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { loadConfig } from '@usageguard/config';
 import { migrate } from '@usageguard/database';
 import { registerDemoUpstream } from './commands/demo-upstream.command';
+import { registerUsersCommand } from './commands/users.command';
 
 /** `usageguard <command>`: operational commands (replay, reconcile, backtest, simulate, users). */
 const program = new Command('usageguard').description('UsageGuard operational commands');
@@ -17,6 +18,7 @@ program
   });
 
 registerDemoUpstream(program);
+registerUsersCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);

@@ -1,40 +1,12 @@
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { ConfigModule } from '@usageguard/config';
-import { ClickHouseModule, ClickHouseRepository } from '@usageguard/clickhouse';
-import { DatabaseModule, PrismaRepository } from '@usageguard/database';
-import { QueueModule, QueueRepository } from '@usageguard/queue';
-import { RedisModule, RedisRepository } from '@usageguard/redis';
-import { ObservabilityModule, probe, runMain, startHttpApp } from '@usageguard/observability';
-import { DashboardModule } from './dashboard.module';
+import { runMain, startHttpApp } from '@usageguard/observability';
+import { DashboardAppModule } from './app.module';
+import { configureDashboardHttp } from './dashboard.http';
 
-@Module({
-  imports: [
-    ConfigModule,
-    ObservabilityModule.forRoot({
-      app: 'dashboard',
-      probes: {
-        inject: [PrismaRepository, RedisRepository, ClickHouseRepository, QueueRepository],
-        useFactory: (
-          postgres: PrismaRepository,
-          redis: RedisRepository,
-          clickhouse: ClickHouseRepository,
-          queue: QueueRepository,
-        ) => [
-          probe('postgres', postgres),
-          probe('redis', redis),
-          probe('clickhouse', clickhouse),
-          probe('queue', queue),
-        ],
-      },
-    }),
-    DatabaseModule,
-    RedisModule,
-    ClickHouseModule,
-    QueueModule.forRoot({ serve: [] }),
-    DashboardModule,
-  ],
-})
-class DashboardAppModule {}
-
-runMain(() => startHttpApp(DashboardAppModule, { name: 'dashboard', port: (config) => config.http.ports.dashboard }));
+runMain(() =>
+  startHttpApp(DashboardAppModule, {
+    name: 'dashboard',
+    port: (config) => config.http.ports.dashboard,
+    configure: configureDashboardHttp,
+  }),
+);
