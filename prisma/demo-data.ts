@@ -12,6 +12,8 @@ export interface DemoRule {
   cost?: number;
   failMode?: 'OPEN' | 'CLOSED' | 'LOCAL';
   countLimited?: boolean;
+  cidrs?: string[];
+  shadow?: boolean;
 }
 
 export interface DemoPlan {

@@ -37,12 +37,16 @@ export class CircuitBreaker {
     this.probing = false;
   }
 
-  failure(nowMs: number): void {
+  /** Records a failed call; returns true when this failure opened the circuit. */
+  failure(nowMs: number): boolean {
     this.probing = false;
     this.consecutiveFailures++;
-    if (this.state === 'half-open' || this.consecutiveFailures >= this.failures) {
+    if (this.state === 'half-open' || (this.state === 'closed' && this.consecutiveFailures >= this.failures)) {
+      const opened = this.state === 'closed';
       this.state = 'open';
       this.openedAt = nowMs;
+      return opened;
     }
+    return false;
   }
 }

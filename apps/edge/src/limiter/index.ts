@@ -1,0 +1,3 @@
+export * from './limiter.module';
+export * from './limiter.service';
+export * from './limiter.guard';
