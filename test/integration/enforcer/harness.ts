@@ -7,7 +7,7 @@ import { MailModule } from '@usageguard/mail';
 import { ObservabilityModule } from '@usageguard/observability';
 import { QueueModule, QueueRepository } from '@usageguard/queue';
 import { RedisModule, RedisRepository, RestrictionStore } from '@usageguard/redis';
-import { createTestEnvironment, type TestEnvironment } from '@usageguard/testing';
+import { createTestEnvironment, startTcpProxy, type TcpProxy, type TestEnvironment } from '@usageguard/testing';
 import { Redis } from 'ioredis';
 import { EnforcerModule } from '../../../apps/enforcer/src/enforcer.module';
 import { startSmtpSink, type SmtpSink } from './smtp-sink';
@@ -32,6 +32,8 @@ export async function startEnforcer(serve: ('enforcer' | 'mail')[] = ['enforcer'
 export interface EnforcerHarness {
   env: TestEnvironment;
   smtp: SmtpSink;
+  /** In front of the SMTP server when asked for: cut() is an outage. */
+  smtpProxy?: TcpProxy;
   app: INestApplicationContext;
   prisma: PrismaClient;
   queue: QueueRepository;
@@ -46,11 +48,12 @@ export interface EnforcerHarness {
  * One isolated enforcer: its own database, Redis prefix and SMTP server; process.env is this test file's (each
  * file runs in its own process), so ConfigModule validates exactly what a deployed enforcer would.
  */
-export async function createHarness(options: { smtpPort?: number } = {}): Promise<EnforcerHarness> {
+export async function createHarness(options: { smtpProxy?: boolean } = {}): Promise<EnforcerHarness> {
   const env = await createTestEnvironment({ database: true });
   const smtp = await startSmtpSink();
+  const proxy = options.smtpProxy ? await startTcpProxy({ host: '127.0.0.1', port: smtp.port }) : undefined;
   Object.assign(process.env, env.env, {
-    SMTP_URL: `smtp://127.0.0.1:${options.smtpPort ?? smtp.port}`,
+    SMTP_URL: `smtp://127.0.0.1:${proxy?.port ?? smtp.port}`,
     MAIL_FROM: 'Provider API <noreply@provider.test>',
   });
   const app = await startEnforcer();
@@ -62,6 +65,7 @@ export async function createHarness(options: { smtpPort?: number } = {}): Promis
   return {
     env,
     smtp,
+    smtpProxy: proxy,
     app,
     prisma: app.get(PrismaRepository),
     queue: app.get(QueueRepository),
@@ -72,6 +76,7 @@ export async function createHarness(options: { smtpPort?: number } = {}): Promis
       await subscriber.quit();
       await app.close();
       await deletePrefix(env.config.redis.url, env.config.redis.prefix);
+      await proxy?.close();
       await smtp.close();
       await env.cleanup();
     },
