@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { loadConfig } from '@usageguard/config';
 import { migrate } from '@usageguard/database';
 import { registerDemoUpstream } from './commands/demo-upstream.command';
+import { registerSimulate } from './commands/simulate.command';
 import { registerUsersCommand } from './commands/users.command';
 
 /** `usageguard <command>`: operational commands (replay, reconcile, backtest, simulate, users). */
@@ -18,6 +19,7 @@ program
   });
 
 registerDemoUpstream(program);
+registerSimulate(program);
 registerUsersCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

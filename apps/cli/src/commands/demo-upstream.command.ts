@@ -17,14 +17,17 @@ export function registerDemoUpstream(program: Command): void {
         req.on('data', (chunk: Buffer) => chunks.push(chunk));
         req.on('end', () => {
           const delay = 2 + Math.floor(Math.random() * 8);
+          // Sign-ins fail unless the password is right: credential stuffing shows up as a storm of 401s.
+          const login = req.method === 'POST' && (req.url ?? '').startsWith('/v1/auth/login');
+          const denied = login && !Buffer.concat(chunks).toString().includes('"password":"correct-horse"');
           setTimeout(() => {
-            const body = JSON.stringify({
-              ok: true,
-              method: req.method,
-              path: req.url,
-              received: Buffer.concat(chunks).length,
+            const body = denied
+              ? JSON.stringify({ message: 'Invalid credentials', error: 'Unauthorized', statusCode: 401 })
+              : JSON.stringify({ ok: true, method: req.method, path: req.url, received: Buffer.concat(chunks).length });
+            res.writeHead(denied ? 401 : 200, {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
             });
-            res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
             res.end(body);
           }, delay);
         });
