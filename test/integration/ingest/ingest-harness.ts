@@ -163,3 +163,30 @@ export async function produce(
 
 export const asMessages = (events: RequestLogEvent[]) =>
   events.map((e) => ({ key: e.accountId, value: JSON.stringify(e) }));
+
+/** Removes this test's topics and consumer groups from the shared broker (only names under its own prefix). */
+export async function deleteTestTopics(kafka: KafkaRepository, prefix: string): Promise<void> {
+  if (!prefix.startsWith('t-')) throw new Error(`refusing to delete topics outside a test prefix: ${prefix}`);
+  const admin = kafka.kafka.admin();
+  await admin.connect();
+  try {
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Sum of the group's committed offsets over all partitions (grows as flushes commit). */
+export async function committedTotal(kafka: KafkaRepository, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.kafka.admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return committed.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
