@@ -69,7 +69,7 @@ const schema = z.object({
   /** Edge: /health and /metrics are served on this admin port; EDGE_PORT carries customer traffic only. */
   EDGE_ADMIN_PORT: port.default(8079),
   /** Edge: the limiter's Redis command timeout; past it the rule's fail mode decides. */
-  EDGE_REDIS_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50),
+  EDGE_REDIS_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(100),
   /** Edge: consecutive Redis failures that open the limiter's circuit, and how long it stays open. */
   EDGE_BREAKER_FAILURES: z.coerce.number().int().min(1).default(3),
   EDGE_BREAKER_OPEN_MS: z.coerce.number().int().min(10).default(1_000),

@@ -88,14 +88,17 @@ export class LimiterScriptRepository implements OnModuleInit {
 
   /** Waits briefly for the connection so the first requests do not fail over needlessly; never fails boot. */
   async onModuleInit(): Promise<void> {
-    if (this.connection.status === 'ready') return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 2_000);
-      this.connection.once('ready', () => {
-        clearTimeout(timer);
-        resolve();
+    if (this.connection.status !== 'ready') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2_000);
+        this.connection.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
-    });
+    }
+    // Loaded ahead so the first requests do not pay for a NOSCRIPT round trip.
+    await this.connection.script('LOAD', LIMITER_LUA).catch(() => undefined);
   }
 
   async evaluate(request: ScriptRequest): Promise<ScriptResult> {

@@ -182,7 +182,8 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
 
     const decision = await this.limiter.check(credential.accountId, rules, requestId);
     if (!decision.allowed) {
-      const status = decision.reason === 'unavailable' ? 503 : policy.limitStatusCode;
+      // A denial under a throttle restriction answers with the restriction's status (the enforcer chose it).
+      const status = decision.reason === 'unavailable' ? 503 : (active.throttle?.statusCode ?? policy.limitStatusCode);
       this.send(res, renderLimited(policy.errorStyle, status, decision, requestId));
       this.finish({ ...outcome, decision: 'limited', rule: decision.decidingRule?.name });
       return;

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applicableRules, compilePolicy, evaluateWindow, type RawPlan, type WindowState } from '@usageguard/domain';
+import { limiterKeys, LimiterScriptRepository, RedisRepository, type ScriptRule } from '@usageguard/redis';
+import { createTestEnvironment, type TestEnvironment, uniqueId } from '@usageguard/testing';
+
+const T0 = Date.UTC(2026, 0, 15, 10, 0, 0);
+
+describe('limiter Lua script (real Redis)', () => {
+  let env: TestEnvironment;
+  let redis: RedisRepository;
+  let script: LimiterScriptRepository;
+
+  beforeAll(async () => {
+    env = await createTestEnvironment();
+    redis = new RedisRepository(env.config);
+    script = new LimiterScriptRepository(redis, { ...env.config, edge: { ...env.config.edge, redisTimeoutMs: 2000 } });
+    await script.onModuleInit();
+  });
+
+  afterAll(async () => {
+    const keys = await redis.client.keys(`${redis.prefix}*`);
+    if (keys.length > 0) await redis.client.del(...keys);
+    await redis?.onModuleDestroy();
+    await env?.cleanup();
+  });
+
+  const rule = (name: string, windows: ScriptRule['windows'], extra: Partial<ScriptRule> = {}): ScriptRule => {
+    const account = `acct-${uniqueId()}`;
+    return {
+      key: limiterKeys.windows(redis.prefix, account, name, 's'),
+      leaseKey: limiterKeys.leases(redis.prefix, account, name, 's'),
+      cost: 1,
+      shadow: false,
+      countLimited: false,
+      concurrency: 0,
+      windows,
+      ...extra,
+    };
+  };
+  const check = (rules: ScriptRule[], nowMs: number, leaseId = 'l') =>
+    script.evaluate({ mode: 'check', nowMs, leaseId, leaseMs: 60_000, rules });
+
+  it('matches the TypeScript window maths request by request (sliding and aligned, random times and costs)', async () => {
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const windows = [
+      { limit: 20, seconds: 10, aligned: false },
+      { limit: 50, seconds: 60, aligned: true },
+    ];
+    const r = rule('parity', windows);
+    const state: (WindowState | undefined)[] = [undefined, undefined];
+    let t = T0 + 123;
+    for (let i = 0; i < 400; i++) {
+      t += Math.floor(rnd() * 700);
+      const cost = 1 + Math.floor(rnd() * 3);
+      const verdicts = windows.map((w, j) => evaluateWindow(w, state[j], t, cost));
+      const expected = verdicts.every((v) => v.allowed);
+      const got = await check([{ ...r, cost }], t);
+      expect(got.allowed).toBe(expected);
+      got.rules[0].windows.forEach((w, j) => {
+        expect(w.remaining).toBe(verdicts[j].remaining);
+        expect(w.resetAtMs).toBe(verdicts[j].resetAtMs);
+      });
+      if (!expected) expect(got.rules[0].retryAfterMs).toBe(Math.max(...verdicts.map((v) => v.retryAfterMs)));
+      if (expected) verdicts.forEach((v, j) => (state[j] = v.next));
+    }
+  });
+
+  it('is all-or-nothing: a request one rule denies consumes nothing from the others, and names that rule', async () => {
+    const wide = rule('wide', [{ limit: 100, seconds: 60, aligned: false }]);
+    const narrow = rule('narrow', [{ limit: 2, seconds: 60, aligned: false }]);
+    for (let i = 0; i < 2; i++) expect((await check([wide, narrow], T0 + 1000)).allowed).toBe(true);
+    for (let i = 0; i < 5; i++) {
+      const denied = await check([wide, narrow], T0 + 1000);
+      expect(denied).toMatchObject({ allowed: false, deciding: 1 });
+      expect(denied.rules[1].retryAfterMs).toBeGreaterThan(0);
+    }
+    const peek = await script.evaluate({ mode: 'peek', nowMs: T0 + 1000, leaseId: 'p', leaseMs: 1, rules: [wide] });
+    expect(peek.rules[0].windows[0].remaining).toBe(98); // only the two admitted requests counted
+  });
+
+  it('peek consumes nothing', async () => {
+    const r = rule('peek', [{ limit: 5, seconds: 3600, aligned: true }]);
+    for (let i = 0; i < 10; i++) {
+      await script.evaluate({ mode: 'peek', nowMs: T0, leaseId: 'p', leaseMs: 1, rules: [r] });
+    }
+    const first = await check([r], T0);
+    expect(first.rules[0].windows[0]).toEqual({ remaining: 4, resetAtMs: T0 + 3_600_000 });
+  });
+
+  it('shadow rules report a denial without blocking or deciding', async () => {
+    const shadow = rule('shadow', [{ limit: 1, seconds: 60, aligned: false }], { shadow: true });
+    expect((await check([shadow], T0)).allowed).toBe(true);
+    const second = await check([shadow], T0);
+    expect(second).toMatchObject({ allowed: true, deciding: -1 });
+    expect(second.rules[0].allowed).toBe(false);
+  });
+
+  it('rules that count limited requests are charged even when the request is denied', async () => {
+    const counting = rule('counting', [{ limit: 100, seconds: 60, aligned: false }], { countLimited: true });
+    const blocker = rule('blocker', [{ limit: 0, seconds: 60, aligned: false }]);
+    await check([counting, blocker], T0);
+    await check([counting, blocker], T0);
+    const peek = await script.evaluate({ mode: 'peek', nowMs: T0, leaseId: 'p', leaseMs: 1, rules: [counting] });
+    expect(peek.rules[0].windows[0].remaining).toBe(98);
+  });
+
+  it('concurrency leases: held until released, then free again; expired leases free themselves', async () => {
+    const cc = rule('cc', [], { concurrency: 2 });
+    expect((await check([cc], T0, 'a')).allowed).toBe(true);
+    expect((await check([cc], T0, 'b')).rules[0].concurrencyRemaining).toBe(0);
+    const third = await check([cc], T0, 'c');
+    expect(third).toMatchObject({ allowed: false, deciding: 0 });
+    expect(third.rules[0]).toMatchObject({ concurrencyDenied: true, windowDenied: false });
+    await script.release([cc.leaseKey], 'a');
+    expect((await check([cc], T0, 'd')).allowed).toBe(true);
+    expect((await check([cc], T0 + 60_001, 'e')).allowed).toBe(true); // a, b, d expired
+  });
+
+  it('stores counts, not limits: lowering a limit applies at once without touching the stored state', async () => {
+    const r = rule('change', [{ limit: 10, seconds: 60, aligned: false }]);
+    for (let i = 0; i < 6; i++) await check([r], T0 + 5000);
+    const lowered = await check([{ ...r, windows: [{ limit: 5, seconds: 60, aligned: false }] }], T0 + 5000);
+    expect(lowered.allowed).toBe(false);
+    const raised = await check([{ ...r, windows: [{ limit: 20, seconds: 60, aligned: false }] }], T0 + 5000);
+    expect(raised.rules[0].windows[0].remaining).toBe(13);
+  });
+
+  it('runs a real plan compiled from configuration', async () => {
+    const raw: RawPlan = {
+      id: 'p',
+      key: 'p',
+      name: 'p',
+      apiAccess: true,
+      errorStyle: 'NESTJS',
+      limitStatusCode: 429,
+      priorPerMinute: 1,
+      version: 1,
+      rules: [{ name: 'tok', scope: 'TOKEN', windows: [{ limit: 3, seconds: 60 }] }],
+    };
+    const [applicable] = applicableRules(compilePolicy(raw), {
+      accountId: `a-${uniqueId()}`,
+      tokenId: 't',
+      clientIp: '1.2.3.4',
+      method: 'GET',
+      route: '/',
+    });
+    const r = {
+      ...rule('x', applicable.windows),
+      key: limiterKeys.windows(redis.prefix, 'z', 'tok', applicable.subject),
+    };
+    const outcomes = [];
+    for (let i = 0; i < 5; i++) outcomes.push((await check([r], 0)).allowed); // Redis's own clock
+    expect(outcomes).toEqual([true, true, true, false, false]);
+  });
+});
