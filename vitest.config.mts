@@ -30,7 +30,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'unit',
-          include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/architecture/**/*.spec.ts'],
+          include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'prisma/**/*.spec.ts', 'test/architecture/**/*.spec.ts'],
           environment: 'node',
           sequence: { groupOrder: 0 },
         },

@@ -3,6 +3,7 @@ import { loadConfig } from '@usageguard/config';
 import { createPrismaClient, type Prisma } from '@usageguard/database';
 import { hashSecret, secretPrefix } from '@usageguard/domain';
 import { DEMO_ACCOUNTS, DEMO_ADMIN, DEMO_INGEST_KEY, DEMO_PLANS } from './demo-data';
+import { DEMO_PLAN_POLICIES } from './demo-policies';
 
 /**
  * `npm run db:seed`: demo plans from the seed policies, demo accounts with tokens, an ingest key and the first
@@ -15,7 +16,14 @@ async function main(): Promise<void> {
   try {
     for (const plan of DEMO_PLANS) {
       const { rules, ...fields } = plan;
-      const saved = await prisma.plan.upsert({ where: { key: plan.key }, create: fields, update: fields });
+      // Detection and enforcement settings are written when the plan is created only: ops may tune them later in
+      // the dashboard, and a restart of the demo must not undo that.
+      const policies = DEMO_PLAN_POLICIES[plan.key] ?? {};
+      const saved = await prisma.plan.upsert({
+        where: { key: plan.key },
+        create: { ...fields, ...(policies as object) },
+        update: fields,
+      });
       for (const [position, rule] of rules.entries()) {
         const data = {
           scope: rule.scope,
