@@ -7,6 +7,7 @@ const upstream = new URL(c.http.edge.upstreamUrl);
 const values: Record<string, string | number> = {
   dashboard_port: c.http.ports.dashboard,
   edge_port: c.http.edge.port,
+  edge_admin_port: c.edge.adminPort,
   http_host: c.http.host,
   smtp_port: smtp.port || 25,
   upstream_port: upstream.port || 80,

@@ -83,14 +83,17 @@ run maildev npx --no-install maildev --smtp "$smtp_port" --web 1080 --ip 127.0.0
 say "starting the demo upstream API"
 run upstream bin/usageguard demo-upstream --port "$upstream_port"
 say "starting the control plane (ingest, analyzer, enforcer, dashboard)"
-run control-plane "${ts_node[@]}" apps/control-plane/main.ts
+# The demo runs the analyzer every 30 s (default 60) so flags appear quickly.
+run control-plane env ANALYZER_INTERVAL_SECONDS="${ANALYZER_INTERVAL_SECONDS:-30}" "${ts_node[@]}" apps/control-plane/main.ts
 say "starting the edge"
-run edge "${ts_node[@]}" apps/edge/src/main.ts
+# The simulator plays many clients from one machine, telling the edge their addresses in X-Forwarded-For;
+# trust it only in the demo (in production only behind your own load balancer).
+run edge env EDGE_TRUST_PROXY="${EDGE_TRUST_PROXY:-true}" "${ts_node[@]}" apps/edge/src/main.ts
 
 wait_http "mail sink" "http://127.0.0.1:1080/"
 wait_http upstream "http://127.0.0.1:$upstream_port/"
 wait_http control-plane "http://$http_host:$dashboard_port/health"
-wait_http edge "http://127.0.0.1:$edge_port/health"
+wait_http edge "http://127.0.0.1:$edge_admin_port/health"
 
 if [ "$demo" = 1 ] && bin/usageguard help simulate >/dev/null 2>&1; then
   say "starting the traffic simulator"
@@ -105,7 +108,8 @@ cat <<EOF
   API docs      http://$http_host:$dashboard_port/docs
   Edge          http://127.0.0.1:$edge_port/        try: curl -H 'Authorization: Bearer ug_demo_acme_backend_0000000000000000' http://127.0.0.1:$edge_port/v1/things
   Mail sink     http://127.0.0.1:1080/
-  Health        http://$http_host:$dashboard_port/health    Metrics  http://$http_host:$dashboard_port/metrics
+  Health        http://$http_host:$dashboard_port/health  (edge: http://127.0.0.1:$edge_admin_port/health)
+  Metrics       http://$http_host:$dashboard_port/metrics (edge: http://127.0.0.1:$edge_admin_port/metrics)
   Logs          $log_dir/
 
   Press Ctrl-C to stop.
