@@ -74,10 +74,19 @@ export async function startIngestApp(
     .overrideProvider(INGEST_OPTIONS)
     .useValue(options.ingest ?? {});
   for (const provider of options.providers ?? []) {
-    const p = provider as { provide: unknown; useValue?: unknown; useClass?: new (...args: never[]) => unknown };
-    builder = p.useClass
-      ? builder.overrideProvider(p.provide).useClass(p.useClass)
-      : builder.overrideProvider(p.provide).useValue(p.useValue);
+    const p = provider as {
+      provide: unknown;
+      useValue?: unknown;
+      useClass?: new (...args: never[]) => unknown;
+      useFactory?: (...args: never[]) => unknown;
+      inject?: unknown[];
+    };
+    if (p.useClass) builder = builder.overrideProvider(p.provide).useClass(p.useClass);
+    else if (p.useFactory) {
+      builder = builder
+        .overrideProvider(p.provide)
+        .useFactory({ factory: p.useFactory, inject: (p.inject ?? []) as never[] });
+    } else builder = builder.overrideProvider(p.provide).useValue(p.useValue);
   }
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication({ bufferLogs: false, logger: ['error', 'warn'] });

@@ -4,6 +4,7 @@ import { createTestEnvironment, type TestEnvironment, waitFor } from '@usageguar
 import { RequestLogConsumer as RequestLogConsumerToken } from '../../../apps/ingest/src/consumers/request-log.consumer';
 import {
   asMessages,
+  deleteTestTopics,
   type IngestApp,
   makeEvent,
   produce,
@@ -22,6 +23,7 @@ describe('ingest consumer: redelivery never changes a count', () => {
   });
 
   afterAll(async () => {
+    if (ingest) await deleteTestTopics(ingest.kafka, env.config.kafka.topicPrefix).catch(() => undefined);
     await ingest?.close();
     await env?.cleanup();
   });

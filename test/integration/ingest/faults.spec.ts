@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClickHouseRepository, type QueryParams } from '@usageguard/clickhouse';
+import { CONSUMER_GROUPS } from '@usageguard/contracts';
+import type { KafkaMessage } from '@usageguard/kafka';
+import { createTestEnvironment, sleep, type TestEnvironment, waitFor } from '@usageguard/testing';
+import { IngestMetrics } from '../../../apps/ingest/src/services/ingest-metrics.service';
+import {
+  asMessages,
+  deleteTestTopics,
+  type IngestApp,
+  makeEvent,
+  produce,
+  startIngestApp,
+  storedCounts,
+  uncommitted,
+} from './ingest-harness';
+
+/**
+ * FAULT INJECTION: chDB runs inside this process, so "ClickHouse unavailable" is simulated by this wrapper around the
+ * real repository, which fails every call while `down` is set, as a lost connection to a ClickHouse server would.
+ */
+class FaultInjectingClickHouseRepository extends ClickHouseRepository {
+  down = false;
+  private check(): void {
+    if (this.down) throw new Error('fault injection: ClickHouse unavailable');
+  }
+  override query<T>(query: string, params?: QueryParams): Promise<T[]> {
+    this.check();
+    return super.query<T>(query, params);
+  }
+  override insert<T>(table: string, rows: T[]): Promise<void> {
+    this.check();
+    return super.insert(table, rows);
+  }
+}
+
+describe('ingest consumer under faults', () => {
+  let env: TestEnvironment;
+  let ingest: IngestApp;
+  let clickhouse: FaultInjectingClickHouseRepository;
+  const groupId = () => `${env.config.kafka.topicPrefix}${CONSUMER_GROUPS.ingest}`;
+  const topic = () => `${env.config.kafka.topicPrefix}request-logs`;
+  const drained = () =>
+    waitFor(async () => (await uncommitted(ingest.kafka, groupId(), topic())) === 0, {
+      timeoutMs: 60_000,
+      what: 'all offsets committed',
+    });
+
+  beforeAll(async () => {
+    env = await createTestEnvironment({ database: true });
+    ingest = await startIngestApp(env, {
+      ingest: { batchMaxRows: 500, flushIntervalMs: 20, retryMinMs: 50, retryMaxMs: 200 },
+      providers: [{ provide: ClickHouseRepository, useClass: FaultInjectingClickHouseRepository }],
+    });
+    clickhouse = ingest.clickhouse as FaultInjectingClickHouseRepository;
+  });
+
+  afterAll(async () => {
+    await deleteTestTopics(ingest.kafka, env.config.kafka.topicPrefix).catch(() => undefined);
+    await ingest?.close();
+    await env?.cleanup();
+  });
+
+  it('pauses while ClickHouse is unavailable, commits nothing, and loses nothing after it returns', async () => {
+    await produce(ingest.kafka, asMessages(Array.from({ length: 1_000 }, (_, i) => makeEvent(i))));
+    await drained();
+    expect((await storedCounts(clickhouse)).rows).toBe(1_000);
+
+    clickhouse.down = true;
+    await produce(ingest.kafka, asMessages(Array.from({ length: 2_000 }, (_, i) => makeEvent(1_000 + i))));
+    const available = ingest.app.get(IngestMetrics).clickhouseAvailable;
+    await waitFor(async () => (await available.get()).values[0]?.value === 0, { what: 'the consumer to pause' });
+    await sleep(1_000); // several retries fail meanwhile
+    expect(await uncommitted(ingest.kafka, groupId(), topic())).toBe(2_000);
+
+    clickhouse.down = false;
+    await drained();
+    expect((await available.get()).values[0]?.value).toBe(1);
+    expect(await storedCounts(clickhouse)).toEqual({
+      rows: 3_000,
+      distinctEvents: 3_000,
+      rollupRequests: 3_000,
+      mismatches: [],
+    });
+  });
+
+  it('sends poison messages to the dead-letter topic with the reason and original bytes, and goes on', async () => {
+    const before = (await storedCounts(clickhouse)).rows;
+    const poison = [
+      { key: 'acct-x', value: Buffer.from([0xff, 0xfe, 0x00, 0x7b]) },
+      { key: 'acct-x', value: '{"v":1,"eventId":"half' },
+      { key: 'acct-x', value: JSON.stringify({ ...makeEvent(90_001), status: 999 }) },
+      { key: 'acct-x', value: JSON.stringify({ ...makeEvent(90_002), v: 2 }) },
+      { key: null, value: null },
+      { key: 'acct-x', value: '"just a string"' },
+    ];
+    const valid = asMessages(Array.from({ length: 300 }, (_, i) => makeEvent(10_000 + i)));
+    await produce(ingest.kafka, [
+      ...valid.slice(0, 100),
+      ...poison.slice(0, 3),
+      ...valid.slice(100),
+      ...poison.slice(3),
+    ]);
+    await drained();
+    expect((await storedCounts(clickhouse)).rows).toBe(before + 300);
+
+    const deadLetters: KafkaMessage[] = [];
+    const reader = ingest.kafka.consumer({ groupId: 'dlq-reader' });
+    await reader.connect();
+    await reader.subscribe({ topic: ingest.kafka.topic('request-logs.dlq'), fromBeginning: true });
+    await reader.run({ eachMessage: ({ message }) => Promise.resolve(void deadLetters.push(message)) });
+    await waitFor(() => deadLetters.length >= poison.length, { timeoutMs: 30_000, what: 'dead letters' });
+    await sleep(500);
+    await reader.disconnect();
+
+    expect(deadLetters).toHaveLength(poison.length);
+    const reasons = deadLetters.map((m) => String(m.headers?.['dlq-reason']));
+    expect(reasons[0]).toMatch(/^invalid JSON/);
+    expect(reasons[1]).toMatch(/^invalid JSON/);
+    expect(reasons[2]).toContain('status');
+    expect(reasons[3]).toContain('v');
+    expect(reasons[4]).toBe('empty message');
+    expect(reasons[5]).toContain('expected object');
+    // The original bytes, untouched, with where they came from.
+    expect(deadLetters[0].value).toEqual(poison[0].value);
+    expect(String(deadLetters[2].value)).toBe(poison[2].value);
+    for (const m of deadLetters) {
+      expect(String(m.headers?.['dlq-source-topic'])).toBe(topic());
+      expect(Number(m.headers?.['dlq-source-offset'])).toBeGreaterThanOrEqual(0);
+    }
+    expect(await ingest.app.get(IngestMetrics).deadLetters.get()).toMatchObject({ values: [{ value: 6 }] });
+
+    // The consumer went on: new events still arrive.
+    await produce(ingest.kafka, asMessages([makeEvent(20_000)]));
+    await drained();
+    expect((await storedCounts(clickhouse)).rows).toBe(before + 301);
+  });
+});
