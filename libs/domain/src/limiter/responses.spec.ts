@@ -73,6 +73,7 @@ describe('rate-limit headers', () => {
 
   it('add Retry-After (whole seconds, rounded up) when denied', () => {
     expect(rateLimitHeaders(decision(false))['retry-after']).toBe('2');
+    expect(rateLimitHeaders(decision(false))['x-ratelimit-rule']).toBe('per-token');
   });
 
   it('are empty when no rule applies', () => {

@@ -58,7 +58,11 @@ export function rateLimitHeaders(decision: LimitDecision): Record<string, string
     'ratelimit-policy': policies.join(', '),
     ratelimit: states.join(', '),
   };
-  if (!decision.allowed) headers['retry-after'] = String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
+  if (!decision.allowed) {
+    headers['retry-after'] = String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
+    // The rule that decided, so a client (and support) can tell which of several limits it hit.
+    if (decision.decidingRule) headers['x-ratelimit-rule'] = decision.decidingRule.name;
+  }
   return headers;
 }
 
