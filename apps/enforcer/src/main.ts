@@ -25,7 +25,8 @@ import { EnforcerModule } from './enforcer.module';
     }),
     DatabaseModule,
     RedisModule,
-    QueueModule.forRoot({ serve: ['enforcer', 'mail'] }),
+    // Jobs of different accounts run in parallel; one account's changes serialize on its row lock.
+    QueueModule.forRoot({ serve: ['enforcer', 'mail'], concurrency: { enforcer: 8, mail: 4 } }),
     MailModule,
     EnforcerModule,
   ],

@@ -12,6 +12,9 @@ import { Redis } from 'ioredis';
 import { EnforcerModule } from '../../../apps/enforcer/src/enforcer.module';
 import { startSmtpSink, type SmtpSink } from './smtp-sink';
 
+/** As in apps/enforcer/src/main.ts. */
+export const ENFORCER_CONCURRENCY = { enforcer: 8, mail: 4 };
+
 /** The enforcer app as apps/enforcer/src/main.ts composes it, without the HTTP listener. */
 export async function startEnforcer(serve: ('enforcer' | 'mail')[] = ['enforcer', 'mail']) {
   @Module({
@@ -20,7 +23,7 @@ export async function startEnforcer(serve: ('enforcer' | 'mail')[] = ['enforcer'
       ObservabilityModule.forRoot({ app: 'enforcer-test', probes: { inject: [], useFactory: () => [] } }),
       DatabaseModule,
       RedisModule,
-      QueueModule.forRoot({ serve }),
+      QueueModule.forRoot({ serve, concurrency: ENFORCER_CONCURRENCY }),
       MailModule,
       EnforcerModule,
     ],

@@ -38,6 +38,7 @@ export class EvaluationService {
       status: decision.approval === 'auto' ? 'ACTIVE' : 'PENDING_APPROVAL',
       actor: SYSTEM_ACTOR,
       replacesPendingId: current?.status === 'PENDING_APPROVAL' ? current.id : null,
+      flag,
     });
   }
 
@@ -56,7 +57,7 @@ export class EvaluationService {
     if (active) return summarize('unchanged', active, await this.restrictions.sync(active), 'already active');
     // Approved before the enforcer proposed anything: ops' approval stands in for the automatic threshold.
     const { decision } = await this.decide(flag);
-    return this.restrictions.apply({ ...this.fromDecision(flag, decision), status: 'ACTIVE', actor });
+    return this.restrictions.apply({ ...this.fromDecision(flag, decision), status: 'ACTIVE', actor, flag });
   }
 
   /** A dismissed flag was a mistake: its proposals are rejected and its restrictions lifted (and forgiven). */
@@ -108,19 +109,21 @@ export class EvaluationService {
   }
 
   private async decide(flag: Flag): Promise<{ decision: LadderDecision; current: Restriction | null }> {
-    const account = await this.prisma.account.findUniqueOrThrow({
-      where: { id: flag.accountId },
-      include: { plan: { select: { key: true, enforcementConfig: true, limitStatusCode: true } } },
-    });
-    const config = RestrictionService.configOf(account.plan);
     const now = new Date();
-    const past = await this.prisma.restriction.findMany({
-      where: {
-        accountId: flag.accountId,
-        createdAt: { gte: new Date(now.getTime() - config.repeatWindowDays * 86_400_000) },
-      },
-      select: { id: true, flagId: true, status: true, createdAt: true, flag: { select: { status: true } } },
-    });
+    // The widest window a plan may set; the plan's own window is applied by countOffences.
+    const since = new Date(now.getTime() - 365 * 86_400_000);
+    const [account, past, current] = await Promise.all([
+      this.prisma.account.findUniqueOrThrow({
+        where: { id: flag.accountId },
+        include: { plan: { select: { key: true, enforcementConfig: true, limitStatusCode: true } } },
+      }),
+      this.prisma.restriction.findMany({
+        where: { accountId: flag.accountId, createdAt: { gte: since } },
+        select: { id: true, flagId: true, status: true, createdAt: true, flag: { select: { status: true } } },
+      }),
+      this.latestOfFlag(flag.id, ['ACTIVE', 'PENDING_APPROVAL']),
+    ]);
+    const config = RestrictionService.configOf(account.plan);
     const decision = decideEnforcement({
       config,
       severity: flag.severity,
@@ -131,7 +134,6 @@ export class EvaluationService {
       allowlisted: account.allowlisted,
       planStatusCode: account.plan.limitStatusCode,
     });
-    const current = await this.latestOfFlag(flag.id, ['ACTIVE', 'PENDING_APPROVAL']);
     return { decision, current };
   }
 

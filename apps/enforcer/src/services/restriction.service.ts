@@ -35,6 +35,8 @@ export interface NewRestriction {
   actor: OpsActor;
   /** A proposal of the same flag this one replaces (escalation while ops had not decided yet). */
   replacesPendingId?: string | null;
+  /** The flag behind it, when the caller has it already (its evidence goes into the email). */
+  flag?: Flag | null;
 }
 
 /**
@@ -106,7 +108,7 @@ export class RestrictionService {
         reason: input.reason,
       });
       if (created.status === 'ACTIVE') {
-        const id = await this.notify(tx, account, created, 'applied', now);
+        const id = await this.notify(tx, account, created, 'applied', now, input.flag);
         if (id) notifications.push(id);
       }
       return { restriction: created, notifications };
@@ -267,12 +269,14 @@ export class RestrictionService {
     restriction: Restriction,
     notifications: string[],
   ): Promise<RestrictionSummary> {
-    const edge = await this.sync(restriction);
-    for (const id of notifications) {
-      await this.enqueueNotification(id).catch((error: Error) =>
-        this.logger.warn(`notification ${id}: enqueue deferred to reconcile: ${error.message}`),
-      );
-    }
+    const [edge] = await Promise.all([
+      this.sync(restriction),
+      ...notifications.map((id) =>
+        this.enqueueNotification(id).catch((error: Error) =>
+          this.logger.warn(`notification ${id}: enqueue deferred to reconcile: ${error.message}`),
+        ),
+      ),
+    ]);
     return summarize(outcome, restriction, edge);
   }
 
@@ -367,10 +371,14 @@ export class RestrictionService {
     restriction: Restriction,
     change: NotificationChange,
     at: Date,
+    known?: Flag | null,
   ): Promise<string | null> {
-    const flag: Flag | null = restriction.flagId
-      ? await tx.flag.findUnique({ where: { id: restriction.flagId } })
-      : null;
+    const flag: Flag | null =
+      known?.id === restriction.flagId && known
+        ? known
+        : restriction.flagId
+          ? await tx.flag.findUnique({ where: { id: restriction.flagId } })
+          : null;
     const parsed = parseEnforcementConfig(account.plan.enforcementConfig);
     return writeNotification(tx, {
       account,
