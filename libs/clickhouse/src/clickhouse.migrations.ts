@@ -7,6 +7,7 @@ import {
 import { requestRollupsDdl, requestRollupsViewDdl } from './tables/request-rollups.table';
 import { accountBaselinesDdl } from './tables/account-baselines.table';
 import { tokenIpsDdl, tokenIpsViewDdl } from './tables/token-ips.table';
+import { usageHourlyDdl } from './tables/usage-hourly.table';
 
 export interface ClickHouseMigration {
   version: number;
@@ -31,6 +32,11 @@ export const CLICKHOUSE_MIGRATIONS: ClickHouseMigration[] = [
     version: 2,
     name: 'analyzer_baselines_and_token_ips',
     statements: (db) => [accountBaselinesDdl(db), tokenIpsDdl(db), tokenIpsViewDdl(db)],
+  },
+  {
+    version: 3,
+    name: 'analyzer_hourly_usage',
+    statements: (db) => [usageHourlyDdl(db)],
   },
 ];
 

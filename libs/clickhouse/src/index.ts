@@ -6,3 +6,4 @@ export * from './tables/request-logs.table';
 export * from './tables/request-rollups.table';
 export * from './tables/account-baselines.table';
 export * from './tables/token-ips.table';
+export * from './tables/usage-hourly.table';

@@ -38,7 +38,7 @@ describe('ClickHouse through chDB (real engine, embedded)', () => {
   });
 
   it('applies versioned migrations once', async () => {
-    expect(await clickhouse.migrate()).toEqual([1, 2]);
+    expect(await clickhouse.migrate()).toEqual([1, 2, 3]);
     expect(await clickhouse.migrate()).toEqual([]);
     const tables = await clickhouse.query<{ name: string }>(
       'SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name',
@@ -53,6 +53,7 @@ describe('ClickHouse through chDB (real engine, embedded)', () => {
       'schema_migrations',
       'token_ips_1m',
       'token_ips_1m_mv',
+      'usage_1h',
     ]);
   });
 

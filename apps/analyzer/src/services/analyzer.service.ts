@@ -121,11 +121,20 @@ export class AnalyzerService {
     const sensitive = [...new Set(accounts.flatMap((a) => a.config.endpointHammering.routes.map(routePath)))];
     const minTokenIps = Math.min(...accounts.map((a) => Math.ceil(a.config.tokenSpread.minIps / 2)));
 
+    // Training reads closed hours from usage_1h; hours nobody compacted yet (first run, missed cycles) are compacted
+    // now, so a gap in the schedule never turns into zero-traffic samples.
+    const routeFrom = startOfHour(from) - TOKEN_HISTORY_DAYS * 24 * HOUR_MS;
+    const needed = [...trainingHours, ...hoursBetween(routeFrom, startOfHour(from))].filter(
+      (h) => h + HOUR_MS <= windowEnd,
+    );
+    const missing = await this.usage.uncompactedHours([...new Set(needed)]);
+    if (missing.length > 0) await this.usage.compactHours(missing);
+
     const [minutes, samples, routeSeries, routeNormals, tokenIps, notices, restrictions, flags] = await Promise.all([
       this.usage.minuteSeries(ids, from, windowEnd),
       this.usage.hourSamples(ids, trainingHours),
       this.usage.routeSeries(ids, sensitive, from, windowEnd),
-      this.usage.routeNormals(ids, sensitive, from - TOKEN_HISTORY_DAYS * 24 * HOUR_MS, from),
+      this.usage.routeNormals(ids, sensitive, routeFrom, startOfHour(from)),
       this.usage.tokenIps(ids, from, windowEnd, minTokenIps),
       this.loadNotices(ids, windowEnd),
       this.loadRestrictions(ids, windowEnd),

@@ -6,6 +6,7 @@ import {
   REQUEST_LOGS_TABLE,
   REQUEST_ROLLUPS_TABLE,
   TOKEN_IPS_TABLE,
+  USAGE_HOURLY_TABLE,
 } from '@usageguard/clickhouse';
 import { z } from 'zod';
 
@@ -110,34 +111,62 @@ export class UsageReaderService {
   }
 
   /**
-   * Training hours: mean per-minute rate, the 90th-percentile minute (absent minutes count as zero), requests and
-   * 401/403 of each account and operation class in each listed hour.
+   * Compacts closed hours of request_rollups_1m into usage_1h (total, per operation class, per route, with the
+   * hour's 90th-percentile minute; absent minutes count as zero). Idempotent: a recompacted hour replaces its rows.
    */
-  async hourSamples(accountIds: string[], hours: number[]): Promise<ByAccount<HourPoint>> {
-    if (hours.length === 0) return new Map();
-    const rows = await this.clickhouse.query<unknown>(
-      `SELECT account_id, op, groupArray((toUnixTimestamp(hour), r / 60, p90, r, a)) AS samples
+  async compactHours(hours: number[]): Promise<void> {
+    if (hours.length === 0) return;
+    await this.clickhouse.command(
+      `INSERT INTO ${this.clickhouse.table(USAGE_HOURLY_TABLE)}
+         (hour, account_id, kind, key, requests, auth_failures, limited, p90_per_minute)
+       SELECT toStartOfHour(minute) AS hour, account_id, kind, key, sum(mr), sum(ma), sum(ml),
+              arrayReduce('quantileExact(0.9)', arrayResize(groupArray(mr), 60, toUInt64(0)))
        FROM (
-         SELECT account_id, op, toStartOfHour(minute) AS hour, sum(r) AS r, sum(a) AS a,
-                arrayReduce('quantileExact(0.9)', arrayResize(groupArray(r), 60, toUInt64(0))) AS p90
-         FROM (
-           SELECT account_id, arrayJoin([toString(operation), '*']) AS op, minute,
-                  sum(requests) AS r, sum(auth_failures) AS a
-           FROM ${this.clickhouse.table(REQUEST_ROLLUPS_TABLE)}
-           WHERE account_id IN {ids:Array(String)}
-             AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
-             AND toStartOfHour(minute) IN {hours:Array(DateTime('UTC'))}
-           GROUP BY account_id, op, minute
-         )
-         GROUP BY account_id, op, hour
+         SELECT account_id, minute, k.1 AS kind, k.2 AS key,
+                sum(requests) AS mr, sum(auth_failures) AS ma, sumIf(requests, decision = 'limited') AS ml
+         FROM ${this.clickhouse.table(REQUEST_ROLLUPS_TABLE)}
+         ARRAY JOIN [('total', '*'), ('operation', toString(operation)), ('route', toString(route))] AS k
+         WHERE minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
+           AND toStartOfHour(minute) IN {hours:Array(DateTime('UTC'))}
+         GROUP BY account_id, minute, kind, key
        )
-       GROUP BY account_id, op`,
+       GROUP BY hour, account_id, kind, key`,
       {
-        ids: accountIds,
         hours: hours.map(chTime),
         from: chTime(Math.min(...hours)),
         to: chTime(Math.max(...hours) + 3_600_000),
       },
+    );
+  }
+
+  /** The listed hours that usage_1h holds nothing for (never compacted, or without any traffic). */
+  async uncompactedHours(hours: number[]): Promise<number[]> {
+    if (hours.length === 0) return [];
+    const rows = await this.clickhouse.query<{ hour: number }>(
+      `SELECT DISTINCT toUnixTimestamp(hour) AS hour FROM ${this.clickhouse.table(USAGE_HOURLY_TABLE)}
+       WHERE hour IN {hours:Array(DateTime('UTC'))}`,
+      { hours: hours.map(chTime) },
+    );
+    const present = new Set(rows.map((r) => Number(r.hour) * 1000));
+    return hours.filter((h) => !present.has(h));
+  }
+
+  /**
+   * Training hours from usage_1h: mean per-minute rate, the 90th-percentile minute, requests and 401/403 of each
+   * account's total ('*') and operation classes in each listed hour.
+   */
+  async hourSamples(accountIds: string[], hours: number[]): Promise<ByAccount<HourPoint>> {
+    if (hours.length === 0) return new Map();
+    const rows = await this.clickhouse.query<unknown>(
+      `SELECT account_id, op, groupArray((toUnixTimestamp(hour), requests / 60, p90_per_minute, requests, auth_failures)) AS samples
+       FROM (
+         SELECT account_id, if(kind = 'total', '*', key) AS op, hour, requests, p90_per_minute, auth_failures
+         FROM ${this.clickhouse.table(USAGE_HOURLY_TABLE)} FINAL
+         WHERE account_id IN {ids:Array(String)} AND kind IN ('total', 'operation')
+           AND hour IN {hours:Array(DateTime('UTC'))}
+       )
+       GROUP BY account_id, op`,
+      { ids: accountIds, hours: hours.map(chTime) },
     );
     return group(
       rows.map((raw) => {
@@ -193,14 +222,10 @@ export class UsageReaderService {
   async routeNormals(accountIds: string[], routes: string[], from: number, to: number): Promise<Map<string, number>> {
     if (routes.length === 0) return new Map();
     const rows = await this.clickhouse.query<unknown>(
-      `SELECT account_id, route, quantileExact(0.9)(r / 60) AS normal
-       FROM (
-         SELECT account_id, toString(route) AS route, toStartOfHour(minute) AS hour, sum(requests) AS r
-         FROM ${this.clickhouse.table(REQUEST_ROLLUPS_TABLE)}
-         WHERE account_id IN {ids:Array(String)} AND route IN {routes:Array(String)}
-           AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
-         GROUP BY account_id, route, hour
-       )
+      `SELECT account_id, key AS route, quantileExact(0.9)(requests / 60) AS normal
+       FROM ${this.clickhouse.table(USAGE_HOURLY_TABLE)} FINAL
+       WHERE account_id IN {ids:Array(String)} AND kind = 'route' AND key IN {routes:Array(String)}
+         AND hour >= {from:DateTime('UTC')} AND hour < {to:DateTime('UTC')}
        GROUP BY account_id, route`,
       { ids: accountIds, routes, from: chTime(from), to: chTime(to) },
     );

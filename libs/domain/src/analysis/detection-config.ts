@@ -50,14 +50,7 @@ const errorStormSchema = z.strictObject({
 
 const hammeringSchema = z.strictObject({
   /** Sensitive route templates (seed 002: license validation and activation). */
-  routes: z
-    .array(z.string().min(1))
-    .default([
-      'POST /v1/licenses/validate',
-      'POST /v1/licenses/activate',
-      'POST /v1/auth/login',
-      'POST /v1/auth/token',
-    ]),
+  routes: z.array(z.string().min(1)).default(['POST /v1/licenses/validate', 'POST /v1/licenses/activate']),
   /** Window rate over the route's normal rate. */
   multiplier: z.number().min(1).default(5),
   minPerMinute: z.number().min(0).default(10),
