@@ -115,7 +115,9 @@ describe('enforcer (real Postgres, Redis, BullMQ, SMTP)', () => {
     const applied = h.smtp.byMessageId(notifications[0].messageId!)[0].raw;
     expect(applied).toMatch(/Subject: API access restricted/);
     expect(applied).toContain('Sustained 9.4');
-    expect(applied).toContain('GET /v1/contacts');
+    expect(applied).toContain('GET /v1/contacts (48211 requests)');
+    expect(applied).toContain('203.0.113.7');
+    expect(applied).not.toContain('c0ffee00'); // token ids are internal
     expect(applied).toContain('48 hours');
     expect(applied).toContain('support@provider.test');
     expect(applied).toContain('text/html');

@@ -143,7 +143,14 @@ export async function createFlag(
       openKey: `${accountId}:${kind}`,
       score: 7.5,
       summary: 'Sustained 9.4× the usual request rate for 45 minutes',
-      evidence: { topRoutes: [{ route: 'GET /v1/contacts', count: 48211 }], topIps: ['203.0.113.7'] },
+      evidence: {
+        summary: 'Sustained 9.4× the usual request rate for 45 minutes',
+        top: {
+          routes: [{ value: 'GET /v1/contacts', requests: 48211 }],
+          tokens: [{ value: 'c0ffee00-0000-4000-8000-000000000000', requests: 48211 }],
+          ips: [{ value: '203.0.113.7', requests: 48211 }],
+        },
+      },
     },
   });
 }

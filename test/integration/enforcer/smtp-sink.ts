@@ -6,7 +6,23 @@ export interface ReceivedEmail {
   idempotencyKey: string;
   subject: string;
   to: string[];
+  /** The message as received, with quoted-printable soft breaks and escapes undone (for content checks). */
   raw: string;
+}
+
+function decodeQuotedPrintable(raw: string): string {
+  const joined = raw.replace(/=\r?\n/g, '');
+  const bytes: number[] = [];
+  for (let i = 0; i < joined.length; i++) {
+    const hex = joined[i] === '=' ? /^[0-9A-F]{2}$/.exec(joined.slice(i + 1, i + 3)) : null;
+    if (hex) {
+      bytes.push(parseInt(hex[0], 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(joined[i], 'utf8'));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
 }
 
 export interface SmtpSink {
@@ -54,7 +70,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           idempotencyKey: header('X-UsageGuard-Idempotency-Key'),
           subject: header('Subject'),
           to: session.envelope.rcptTo.map((r) => r.address),
-          raw,
+          raw: decodeQuotedPrintable(raw),
         };
         sink.received.push(email);
         if (sink.onMessage && sink.onMessage(email) === false) return;

@@ -92,7 +92,6 @@ export class EvaluationService {
           ...data,
           reviewedBy: actor.id && UUID.test(actor.id) ? actor.id : null,
           reviewNote: reason,
-          version: { increment: 1 },
         },
       });
       await writeAudit(tx, {
@@ -101,8 +100,8 @@ export class EvaluationService {
         targetType: 'flag',
         targetId: flag.id,
         accountId: flag.accountId,
-        before: { status: flag.status, version: flag.version },
-        after: { status: after.status, version: after.version },
+        before: { status: flag.status, reviewNote: flag.reviewNote },
+        after: { status: after.status, reviewNote: after.reviewNote },
         reason,
       });
     });

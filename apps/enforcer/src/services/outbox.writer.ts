@@ -64,22 +64,25 @@ export async function writeNotification(tx: Prisma.TransactionClient, input: Out
   return notification.id;
 }
 
-/** A few lines a customer can read: the analyzer's summary plus the top routes, tokens and IPs if it named them. */
+/**
+ * A few lines a customer can read: the analyzer's summary plus its top routes and client addresses
+ * (evidence.top, as the analyzer writes it). Token ids are internal, so they stay out of the email.
+ */
 export function summarizeEvidence(flag: Flag): NonNullable<RestrictionEmailPayload['evidence']> {
   const evidence = (flag.evidence ?? {}) as Record<string, unknown>;
+  const top = (evidence.top ?? {}) as Record<string, unknown>;
   const details: string[] = [];
   for (const [field, label] of [
-    ['topRoutes', 'Busiest endpoints'],
-    ['topTokens', 'Busiest tokens'],
-    ['topIps', 'Busiest client addresses'],
+    ['routes', 'Busiest endpoints'],
+    ['ips', 'Busiest client addresses'],
   ] as const) {
-    const items = listOf(evidence[field]);
+    const items = listOf(top[field]);
     if (items.length > 0) details.push(`${label}: ${items.slice(0, 3).join(', ')}`);
   }
   return {
     kind: flag.kind,
     severity: flag.severity,
-    summary: flag.summary,
+    summary: flag.summary || (typeof evidence.summary === 'string' ? evidence.summary : ''),
     firstSeenAt: flag.firstSeenAt.toISOString(),
     lastSeenAt: flag.lastSeenAt.toISOString(),
     details,
@@ -93,7 +96,7 @@ function listOf(value: unknown): string[] {
       if (typeof item === 'string') return item;
       if (item && typeof item === 'object') {
         const o = item as Record<string, unknown>;
-        const name = o.route ?? o.value ?? o.key ?? o.tokenId ?? o.ip ?? o.name;
+        const name = o.value ?? o.route ?? o.ip ?? o.name;
         const count = o.count ?? o.requests;
         if (typeof name === 'string') return typeof count === 'number' ? `${name} (${count} requests)` : name;
       }
