@@ -1,0 +1,185 @@
+import { loadConfig } from '@usageguard/config';
+import { applicableRules, compilePolicy, type RawPlan } from '@usageguard/domain';
+import { MetricsService } from '@usageguard/observability';
+import { LimiterScriptRepository, RedisRepository } from '@usageguard/redis';
+import { uniqueId } from '@usageguard/testing';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
+import { LimiterService } from '../apps/edge/src/limiter/limiter.service';
+
+/**
+ * `npm run bench -- limiter [--seconds N] [--concurrency N]`: decisions per second of the edge's limiter for the
+ * issue's policy (token 60/min + 1000/h, account 5000/h + 50000/day, IP 100/min + 2000/h: 3 dimensions × 2
+ * windows), against rate-limiter-flexible doing the same six checks (one RateLimiterRedis per window) and the raw
+ * EVALSHA rate of a trivial script (the ceiling of any one-round-trip limiter), on the same Redis in the same run.
+ */
+const POLICY: RawPlan = {
+  id: 'bench-plan',
+  key: 'bench',
+  name: 'bench',
+  apiAccess: true,
+  errorStyle: 'NESTJS',
+  limitStatusCode: 429,
+  priorPerMinute: 10,
+  version: 1,
+  rules: [
+    {
+      name: 'token',
+      scope: 'TOKEN',
+      windows: [
+        { limit: 60, seconds: 60 },
+        { limit: 1000, seconds: 3600 },
+      ],
+    },
+    {
+      name: 'account',
+      scope: 'ACCOUNT',
+      windows: [
+        { limit: 5000, seconds: 3600 },
+        { limit: 50000, seconds: 86400 },
+      ],
+    },
+    {
+      name: 'ip',
+      scope: 'IP',
+      windows: [
+        { limit: 100, seconds: 60 },
+        { limit: 2000, seconds: 3600 },
+      ],
+    },
+  ],
+};
+
+interface Subject {
+  account: string;
+  token: string;
+  ip: string;
+}
+
+function subjects(n: number): Subject[] {
+  return Array.from({ length: n }, (_, i) => ({
+    account: `acct-${i % Math.ceil(n / 4)}`,
+    token: `tok-${i}`,
+    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+  }));
+}
+
+interface Run {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  count: number;
+}
+
+/** Runs `op` from `concurrency` loops for `seconds` after a warm-up (JIT, connections); per-call latency in ms. */
+async function measure(seconds: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<Run> {
+  let i = 0;
+  const warmUntil = performance.now() + Math.min(2000, seconds * 300);
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < warmUntil) await op(i++);
+    }),
+  );
+  const latencies: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        await op(i++);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
+  return { perSecond: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), count: latencies.length };
+}
+
+const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  const arg = (name: string, fallback: number) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? Number(args[i + 1]) : fallback;
+  };
+  const seconds = arg('seconds', 10);
+  const concurrency = arg('concurrency', 16);
+  const base = loadConfig();
+  const prefix = `bench:${uniqueId()}:`;
+  const config = { ...base, redis: { ...base.redis, prefix }, edge: { ...base.edge, redisTimeoutMs: 1000 } };
+  const redis = new RedisRepository(config);
+  const script = new LimiterScriptRepository(redis, config);
+  await script.onModuleInit();
+  const limiter = new LimiterService(script, config, new MetricsService());
+  const policy = compilePolicy(POLICY);
+  const pool = subjects(20_000);
+
+  try {
+    console.error(`[limiter] ${seconds}s per contender, ${concurrency} concurrent calls, Redis ${config.redis.url}`);
+    const ours = await measure(seconds, concurrency, async (i) => {
+      const s = pool[i % pool.length];
+      const rules = applicableRules(policy, {
+        accountId: s.account,
+        tokenId: s.token,
+        clientIp: s.ip,
+        method: 'GET',
+        route: '/v1/items',
+      });
+      await limiter.check(s.account, rules, randomUUID());
+    });
+    console.error(
+      `[limiter] ours: ${Math.round(ours.perSecond)}/s p50 ${round(ours.p50)} ms p99 ${round(ours.p99)} ms`,
+    );
+
+    const rlfClient = new Redis(config.redis.url, { enableOfflineQueue: true });
+    const rlf = POLICY.rules.flatMap((rule) =>
+      (rule.windows as { limit: number; seconds: number }[]).map(
+        (w) =>
+          new RateLimiterRedis({
+            storeClient: rlfClient,
+            keyPrefix: `${prefix}rlf:${rule.name}:${w.seconds}`,
+            points: w.limit,
+            duration: w.seconds,
+          }),
+      ),
+    );
+    const theirs = await measure(seconds, concurrency, async (i) => {
+      const s = pool[i % pool.length];
+      const keys = [s.token, s.token, s.account, s.account, s.ip, s.ip];
+      // Six checks, as the policy needs; each limiter is its own round trip and a rejection does not undo the others.
+      await Promise.all(rlf.map((l, j) => l.consume(keys[j]).catch((r: RateLimiterRes | Error) => r)));
+    });
+    console.error(`[limiter] rate-limiter-flexible: ${Math.round(theirs.perSecond)}/s p99 ${round(theirs.p99)} ms`);
+
+    const rawClient = new Redis(config.redis.url);
+    const sha = (await rawClient.script('LOAD', 'return 1')) as string;
+    const ceiling = await measure(seconds, concurrency, (i) => rawClient.evalsha(sha, 1, `${prefix}ceiling:${i % 64}`));
+    console.error(`[limiter] EVALSHA ceiling: ${Math.round(ceiling.perSecond)}/s`);
+    await rlfClient.quit();
+    await rawClient.quit();
+
+    return {
+      decisions_per_s: Math.round(ours.perSecond),
+      p50_ms: round(ours.p50),
+      p99_ms: round(ours.p99),
+      rlf_decisions_per_s: Math.round(theirs.perSecond),
+      ratio_vs_rlf: round(ours.perSecond / theirs.perSecond, 2),
+      evalsha_ceiling_per_s: Math.round(ceiling.perSecond),
+      share_of_ceiling: round(ours.perSecond / ceiling.perSecond, 2),
+      concurrency,
+      seconds,
+    };
+  } finally {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.client.del(...keys);
+    } while (cursor !== '0');
+    await redis.onModuleDestroy();
+  }
+}
