@@ -13,12 +13,14 @@ const VERSION_MEMORY_MS = 7 * 86_400_000;
 
 /**
  * KEYS: record, index, versions.  ARGV: json, ttlMs, version, channel, announcement, memoryMs.
- * Writes only if no newer version was written or removed for this key; returns 1 when written.
+ * Writes only if no newer version was written or removed for this key: 1 written, 0 stale, 2 already there (the
+ * same version is the same state, so a reconcile pass announces nothing new).
  */
 const PUT = `
 local last = tonumber(redis.call('HGET', KEYS[3], KEYS[1]) or '0')
 local version = tonumber(ARGV[3])
 if last > version then return 0 end
+if last == version and redis.call('EXISTS', KEYS[1]) == 1 then return 2 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SADD', KEYS[2], KEYS[1])
 local indexTtl = redis.call('PTTL', KEYS[2])
@@ -42,7 +44,7 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `;
 
-export type WriteOutcome = 'written' | 'stale';
+export type WriteOutcome = 'written' | 'stale' | 'unchanged';
 
 /**
  * The writer's side of the restriction contract (libs/contracts/src/restriction-record.ts): the record under its
@@ -85,7 +87,7 @@ export class RestrictionStore {
       JSON.stringify(announcement),
       String(VERSION_MEMORY_MS),
     );
-    return written === 1 ? 'written' : 'stale';
+    return written === 1 ? 'written' : written === 2 ? 'unchanged' : 'stale';
   }
 
   /** Removes the key unless a newer version was written since; announces the removal with its version. */

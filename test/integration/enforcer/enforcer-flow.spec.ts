@@ -358,5 +358,28 @@ describe('enforcer (real Postgres, Redis, BullMQ, SMTP)', () => {
     ).toBeGreaterThan(0);
     expect(await h.store.get(other, 'account', null)).toBeNull();
     expect(await h.redis.client.smembers(restrictionKeys.index(h.redis.prefix, other))).toEqual([]);
+
+    // An overdue restriction whose expiry job was lost: reconcile expires it through the same path.
+    await h.prisma.restriction.update({
+      where: { id: applied.restrictionId },
+      data: { expiresAt: new Date(Date.now() - 1_000) },
+    });
+    const again = await h.queue.enqueueAndWait(
+      'enforcer',
+      'reconcile-restrictions',
+      {},
+      { jobId: `reconcile-${accountId}-2` },
+    );
+    expect(again).toMatchObject({ expired: 1 });
+    expect((await h.prisma.restriction.findUniqueOrThrow({ where: { id: applied.restrictionId } })).status).toBe(
+      'EXPIRED',
+    );
+    expect(await h.store.get(accountId, 'account', null)).toBeNull();
+    await waitFor(
+      async () =>
+        (await h.prisma.notification.findFirst({ where: { accountId, kind: 'RESTRICTION_LIFTED', status: 'SENT' } })) ??
+        undefined,
+      { what: 'the lifted email' },
+    );
   });
 });

@@ -58,7 +58,7 @@ describe('restriction store: the writer side of the Redis contract (real Redis)'
     expect(await store.put(record({ accountId: a, version: 5, reason: 'v5' }))).toBe('written');
     expect(await store.put(record({ accountId: a, version: 4, reason: 'v4' }))).toBe('stale');
     expect((await store.get(a, 'account', null))?.reason).toBe('v5');
-    expect(await store.put(record({ accountId: a, version: 5, reason: 'v5 again' }))).toBe('written'); // idempotent
+    expect(await store.put(record({ accountId: a, version: 5 }))).toBe('unchanged'); // same version, same state
     expect(await store.remove(a, 'account', null, 4)).toBe('stale');
     expect(await store.get(a, 'account', null)).not.toBeNull();
     expect(await store.remove(a, 'account', null, 6)).toBe('written');
@@ -67,6 +67,14 @@ describe('restriction store: the writer side of the Redis contract (real Redis)'
     expect(await store.get(a, 'account', null)).toBeNull();
     expect(await store.put(record({ accountId: a, id: 'r2', version: 7 }))).toBe('written'); // a new one can
     expect((await store.get(a, 'account', null))?.id).toBe('r2');
+    // Only real changes are announced, in order (one connection publishes them all).
+    const key = restrictionKeys.record(redis.prefix, a, 'account', null);
+    await waitFor(() => announced.some((x) => x.key === key && x.version === 7));
+    expect(announced.filter((x) => x.key === key).map((x) => [x.action, x.version])).toEqual([
+      ['upsert', 5],
+      ['remove', 6],
+      ['upsert', 7],
+    ]);
   });
 
   it('removes instead of writing a record that has already expired', async () => {

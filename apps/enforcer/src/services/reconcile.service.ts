@@ -2,13 +2,16 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { PrismaRepository } from '@usageguard/database';
 import { QueueRepository } from '@usageguard/queue';
 import { RestrictionStore } from '@usageguard/redis';
+import { SYSTEM_ACTOR } from './audit.writer';
 import { isEdgeRestriction, scopeName, toRecord } from './restriction.mapper';
 import { RestrictionService } from './restriction.service';
 
 export interface ReconcileSummary {
   written: number;
+  unchanged: number;
   removed: number;
   stale: number;
+  expired: number;
   expiriesQueued: number;
   notificationsQueued: number;
 }
@@ -41,7 +44,15 @@ export class ReconcileService implements OnApplicationBootstrap {
   }
 
   async reconcile(): Promise<ReconcileSummary> {
-    const summary: ReconcileSummary = { written: 0, removed: 0, stale: 0, expiriesQueued: 0, notificationsQueued: 0 };
+    const summary: ReconcileSummary = {
+      written: 0,
+      unchanged: 0,
+      removed: 0,
+      stale: 0,
+      expired: 0,
+      expiriesQueued: 0,
+      notificationsQueued: 0,
+    };
     // Redis first, then the versions Postgres knows, then the active restrictions: a restriction committed after
     // the versions were read carries a higher version than they know, so the removal guard leaves its record alone.
     const indexed = await this.store.indexedKeys();
@@ -52,8 +63,15 @@ export class ReconcileService implements OnApplicationBootstrap {
     const backed = new Set<string>();
     for (const restriction of active) {
       if (restriction.expiresAt.getTime() <= now.getTime()) {
-        await this.restrictions.scheduleExpiry(restriction);
-        summary.expiriesQueued++;
+        // Overdue (its job was lost with a flushed Redis, or gave up): expire it here, through the same path.
+        const ended = await this.restrictions.end(
+          restriction.id,
+          'expired',
+          SYSTEM_ACTOR,
+          'expired',
+          restriction.version,
+        );
+        if (ended.outcome === 'expired') summary.expired++;
         continue;
       }
       if (isEdgeRestriction(restriction)) {
@@ -63,9 +81,7 @@ export class ReconcileService implements OnApplicationBootstrap {
           restriction.scope === 'ACCOUNT' ? null : restriction.scopeValue,
         );
         backed.add(key);
-        const outcome = await this.store.put(toRecord(restriction));
-        if (outcome === 'written') summary.written++;
-        else summary.stale++;
+        summary[await this.store.put(toRecord(restriction))]++;
       }
       await this.restrictions.scheduleExpiry(restriction);
       summary.expiriesQueued++;
@@ -75,8 +91,8 @@ export class ReconcileService implements OnApplicationBootstrap {
     for (const { accountId, key, lastVersion } of orphans) {
       // Postgres never had a restriction there (a stray write): the version seen at the scan is the guard.
       const outcome = await this.store.removeKey(accountId, key, known.get(key) ?? lastVersion);
-      if (outcome === 'written') summary.removed++;
-      else summary.stale++;
+      if (outcome === 'stale') summary.stale++;
+      else summary.removed++;
     }
 
     const unsent = await this.prisma.notification.findMany({
@@ -94,7 +110,8 @@ export class ReconcileService implements OnApplicationBootstrap {
       );
       summary.notificationsQueued++;
     }
-    if (summary.written + summary.removed > 0) this.logger.log(`reconciled: ${JSON.stringify(summary)}`);
+    if (summary.written + summary.removed + summary.expired > 0)
+      this.logger.log(`reconciled: ${JSON.stringify(summary)}`);
     return summary;
   }
 

@@ -13,7 +13,7 @@ export interface RestrictionSummary {
   version: number | null;
   expiresAt: string | null;
   /** What happened at the edge's copy: deferred means reconcile will write it (Redis was unreachable). */
-  edge: 'written' | 'removed' | 'stale' | 'none' | 'deferred';
+  edge: 'written' | 'unchanged' | 'removed' | 'stale' | 'none' | 'deferred';
   note?: string;
 }
 

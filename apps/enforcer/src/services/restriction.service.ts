@@ -225,7 +225,7 @@ export class RestrictionService {
                 restriction.scope === 'ACCOUNT' ? null : restriction.scopeValue,
                 restriction.version,
               );
-        edge = outcome === 'stale' ? 'stale' : restriction.status === 'ACTIVE' ? 'written' : 'removed';
+        edge = outcome === 'written' ? (restriction.status === 'ACTIVE' ? 'written' : 'removed') : outcome;
       }
       if (restriction.status === 'ACTIVE') await this.scheduleExpiry(restriction);
     } catch (error) {
