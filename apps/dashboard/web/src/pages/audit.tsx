@@ -1,7 +1,6 @@
 import { Fragment, useState } from 'react';
 import { api } from '../api';
 import { Card, Empty, ErrorNote, useResource } from '../components/ui';
-import { dateTime } from '../format';
 
 interface AuditEvent {
   id: string;
@@ -17,6 +16,14 @@ interface AuditEvent {
   after: unknown;
   reason: string;
   requestId: string | null;
+}
+
+/** The person or system behind an event; a failed sign-in has no actor yet, only the email it tried. */
+function who(e: AuditEvent): string {
+  if (e.actorEmail) return e.actorEmail;
+  if (e.actorId) return e.actorType === 'SYSTEM' ? `system (${e.actorId})` : e.actorId;
+  const tried = (e.after as { email?: string } | null)?.email;
+  return tried ? `anonymous (as ${tried})` : e.actorType.toLowerCase().replace('_', ' ');
 }
 
 export function AuditPage() {
@@ -82,7 +89,7 @@ export function AuditPage() {
           <table className="table table-hover">
             <thead>
               <tr>
-                <th>When</th>
+                <th>When (UTC)</th>
                 <th>Who</th>
                 <th>Action</th>
                 <th>Target</th>
@@ -93,8 +100,8 @@ export function AuditPage() {
               {events.data?.events.map((e) => (
                 <Fragment key={e.id}>
                   <tr className="clickable" onClick={() => setOpen(open === e.id ? null : e.id)}>
-                    <td className="nowrap">{dateTime(e.at)}</td>
-                    <td>{e.actorEmail ?? (e.actorId ? e.actorId : e.actorType.toLowerCase())}</td>
+                    <td className="nowrap">{e.at.replace('T', ' ').slice(0, 19)}</td>
+                    <td>{who(e)}</td>
                     <td className="mono">{e.action}</td>
                     <td>
                       {e.targetType.replace('_', ' ')}{' '}
