@@ -23,6 +23,9 @@ export class LimiterModule {
         useFactory: options.resolver.useFactory,
       });
     }
-    return { module: LimiterModule, providers, exports: [LimiterService, LimiterGuard, LimiterScriptRepository] };
+    // The resolver is exported too: Nest instantiates a guard named in @UseGuards() in the controller's module.
+    const exports: unknown[] = [LimiterService, LimiterGuard, LimiterScriptRepository];
+    if (options.resolver) exports.push(LIMITER_SUBJECT_RESOLVER);
+    return { module: LimiterModule, providers, exports: exports as DynamicModule['exports'] };
   }
 }
