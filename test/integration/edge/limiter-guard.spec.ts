@@ -78,7 +78,7 @@ describe('LimiterGuard in a Nest app (real Redis)', () => {
   afterAll(async () => {
     const redis = app?.get(RedisRepository);
     const keys = (await redis?.client.keys(`${redis.prefix}*`)) ?? [];
-    if (keys.length > 0) await redis!.client.del(...keys);
+    if (keys.length > 0) await redis.client.del(...keys);
     await app?.close();
     await env?.cleanup();
   });
