@@ -13,11 +13,12 @@ import { DashboardModule } from '../dashboard/src/dashboard.module';
 import { configureDashboardHttp } from '../dashboard/src/dashboard.http';
 import { EnforcerModule } from '../enforcer/src/enforcer.module';
 import { IngestModule } from '../ingest/src/ingest.module';
+import { configureIngestBodyParsers } from '../ingest/src/ingest.http';
 
 /**
  * The control plane: ingest + analyzer + enforcer + dashboard in one process. Needed while ClickHouse is embedded
  * through chDB, which binds one data directory per process; with CLICKHOUSE_URL set, each app can run on its own.
- * This composition root is the one place allowed to import the apps' feature modules.
+ * This composition root is the one place allowed to import the apps' feature modules and their HTTP set-up.
  */
 @Module({
   imports: [
@@ -54,7 +55,7 @@ import { IngestModule } from '../ingest/src/ingest.module';
     KafkaModule,
     ClickHouseModule,
     RedisModule,
-    QueueModule.forRoot({ serve: ['enforcer', 'mail'] }),
+    QueueModule.forRoot({ serve: ['analyzer', 'enforcer', 'mail'] }),
     MailModule,
     IngestModule,
     AnalyzerModule,
@@ -68,6 +69,9 @@ runMain(() =>
   startHttpApp(ControlPlaneModule, {
     name: 'control-plane',
     port: (config) => config.http.ports.dashboard,
-    configure: configureDashboardHttp,
+    configure: (app, config) => {
+      configureIngestBodyParsers(app);
+      configureDashboardHttp(app, config);
+    },
   }),
 );
