@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeRequestLogEvent, type RequestLogEvent, TOPICS } from '@usageguard/contracts';
+import { KafkaRepository } from '@usageguard/kafka';
 import { waitFor } from '@usageguard/testing';
 import {
   bearer,
@@ -77,6 +79,47 @@ describe('edge gateway (real Postgres, Redis, Kafka; edge as its own process)', 
       { timeoutMs: 5_000, intervalMs: 100, what: 'the revocation to reach the edge' },
     );
     expect(await res.json()).toMatchObject({ code: 'revoked_api_key' });
+  });
+
+  it('publishes one request log event per request to Kafka, naming the rule when limited', async () => {
+    const acct = await world.account('keebai-standard');
+    for (let i = 0; i < 61; i++) {
+      const r = await fetch(`${edge.url}/v1/contacts/${i}`, { headers: bearer(acct.secret) });
+      await r.arrayBuffer();
+    }
+    const kafka = new KafkaRepository(world.env.config);
+    const consumer = kafka.consumer({ groupId: 'edge-test' });
+    const events: RequestLogEvent[] = [];
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: kafka.topic(TOPICS.requestLogs), fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          const parsed = decodeRequestLogEvent(message.value);
+          if (!parsed.ok) throw new Error(parsed.reason);
+          if (parsed.event.accountId === acct.accountId) events.push(parsed.event);
+          await Promise.resolve();
+        },
+      });
+      await waitFor(() => events.length >= 61, { timeoutMs: 30_000, what: '61 request log events' });
+    } finally {
+      await kafka.onModuleDestroy();
+    }
+    expect(events).toHaveLength(61);
+    const allowed = events.filter((e) => e.decision === 'allowed');
+    expect(allowed).toHaveLength(60);
+    expect(allowed[0]).toMatchObject({
+      v: 1,
+      tokenId: acct.tokenId,
+      method: 'GET',
+      route: '/v1/contacts/:id',
+      status: 200,
+      operation: 'read',
+      clientIp: '127.0.0.1',
+    });
+    const limited = events.find((e) => e.decision === 'limited');
+    expect(limited).toMatchObject({ status: 429, rule: 'per-token' });
+    expect(new Set(events.map((e) => e.eventId)).size).toBe(61);
   });
 
   it('serves /health and /metrics on the admin port', async () => {
