@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { loadConfig } from '@usageguard/config';
 import { migrate } from '@usageguard/database';
 import { registerDemoUpstream } from './commands/demo-upstream.command';
+import { registerReconcileCommand } from './commands/reconcile.command';
+import { registerReplayCommand } from './commands/replay.command';
 import { registerSimulate } from './commands/simulate.command';
 import { registerUsersCommand } from './commands/users.command';
 
@@ -19,6 +21,8 @@ program
   });
 
 registerDemoUpstream(program);
+registerReplayCommand(program);
+registerReconcileCommand(program);
 registerSimulate(program);
 registerUsersCommand(program);
 

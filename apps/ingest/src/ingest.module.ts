@@ -6,6 +6,7 @@ import { IngestController } from './controllers/ingest.controller';
 import { INGEST_OPTIONS } from './ingest.options';
 import { IngestMetrics } from './services/ingest-metrics.service';
 import { LogIntakeService } from './services/log-intake.service';
+import { ReconciliationService } from './services/reconciliation.service';
 import { RequestLogStore } from './services/request-log-store.service';
 
 /**
@@ -23,6 +24,7 @@ import { RequestLogStore } from './services/request-log-store.service';
     RequestLogStore,
     RequestLogConsumer,
     LogIntakeService,
+    ReconciliationService,
     IngestKeyGuard,
   ],
 })

@@ -1,12 +1,17 @@
-import { Body, Controller, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Query, UseGuards } from '@nestjs/common';
 import { IngestKeyGuard } from '../auth/ingest-key.guard';
+import { type ReconciliationReport, ReconciliationQueryDto } from '../dtos/reconciliation.dto';
 import { LogIntakeService } from '../services/log-intake.service';
+import { ReconciliationService } from '../services/reconciliation.service';
 
 /** Request logs from other gateways (docs/ingest.md). */
 @Controller('v1/ingest')
 @UseGuards(IngestKeyGuard)
 export class IngestController {
-  constructor(@Inject(LogIntakeService) private readonly intake: LogIntakeService) {}
+  constructor(
+    @Inject(LogIntakeService) private readonly intake: LogIntakeService,
+    @Inject(ReconciliationService) private readonly reconciliation: ReconciliationService,
+  ) {}
 
   /** 202 once Kafka acknowledged every event; 400 lists every invalid one; 413 too large; 503 retry later. */
   @Post('logs')
@@ -15,5 +20,11 @@ export class IngestController {
     const events = this.intake.validate(body);
     await this.intake.publish(events);
     return { accepted: events.length };
+  }
+
+  /** Per account × minute: what Kafka accepted against what ClickHouse holds; lists every difference. */
+  @Get('reconciliation')
+  reconcile(@Query() query: ReconciliationQueryDto): Promise<ReconciliationReport> {
+    return this.reconciliation.reconcile(query);
   }
 }
