@@ -59,7 +59,7 @@ export class RestrictionService {
 
   async apply(input: NewRestriction): Promise<RestrictionSummary> {
     const now = new Date();
-    const { restriction, notifications } = await this.prisma.$transaction(async (tx) => {
+    const { restriction, notifications } = await this.transaction(async (tx) => {
       const account = await this.lockAccount(tx, input.accountId);
       const notifications: string[] = [];
       if (input.replacesPendingId) {
@@ -122,7 +122,7 @@ export class RestrictionService {
   /** Ops approved a proposal: it starts now and lasts as long as it was proposed to. */
   async approve(restrictionId: string, actor: OpsActor, reason: string): Promise<RestrictionSummary> {
     const now = new Date();
-    const result = await this.prisma.$transaction(async (tx) => {
+    const result = await this.transaction(async (tx) => {
       const current = await this.loadLocked(tx, restrictionId);
       if (current.status !== 'PENDING_APPROVAL') return { restriction: current, notifications: [], changed: false };
       const account = await this.lockAccount(tx, current.accountId);
@@ -147,7 +147,7 @@ export class RestrictionService {
     const now = new Date();
     if (!(expiresAt.getTime() > now.getTime()))
       throw new ConflictError('expiry_in_past', 'expiresAt must be in the future');
-    const result = await this.prisma.$transaction(async (tx) => {
+    const result = await this.transaction(async (tx) => {
       const current = await this.loadLocked(tx, restrictionId);
       if (current.status !== 'ACTIVE') {
         throw new ConflictError('restriction_not_active', `restriction ${restrictionId} is ${current.status}`);
@@ -172,7 +172,7 @@ export class RestrictionService {
     expectedVersion?: number,
   ): Promise<RestrictionSummary> {
     const now = new Date();
-    const result = await this.prisma.$transaction(async (tx) => {
+    const result = await this.transaction(async (tx) => {
       const current = await tx.restriction.findUnique({ where: { id: restrictionId } });
       if (!current) {
         if (how === 'expired') return null;
@@ -278,6 +278,11 @@ export class RestrictionService {
       ),
     ]);
     return summarize(outcome, restriction, edge);
+  }
+
+  /** Under load a job may wait for a pooled connection; Prisma's 2 s default would fail it for nothing. */
+  private transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(work, { maxWait: 10_000, timeout: 20_000 });
   }
 
   /** Serializes every change of one account's restrictions (and so their versions). */
