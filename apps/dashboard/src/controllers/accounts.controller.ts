@@ -65,8 +65,11 @@ export class AccountsController {
   @ApiOperation({ summary: 'Top routes, tokens and client IPs (raw request logs)' })
   @ApiQuery({ name: 'range', required: false, enum: Object.keys(TOP_RANGES) })
   async top(@Param('id', new ParseUUIDPipe()) id: string, @Query() query: TopQuery) {
-    await this.accounts.assertExists(id);
-    const [top, names] = await Promise.all([this.usage.top(id, query.range ?? '24h'), this.accounts.tokenNames(id)]);
+    const [top, names] = await Promise.all([
+      this.usage.top(id, query.range ?? '24h'),
+      this.accounts.tokenNames(id),
+      this.accounts.assertExists(id),
+    ]);
     return { ...top, tokens: top.tokens.map((t) => ({ ...t, label: names.get(t.key) ?? t.key })) };
   }
 

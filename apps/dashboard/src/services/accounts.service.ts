@@ -102,39 +102,43 @@ export class AccountsService {
     });
   }
 
+  /** The account page: the relations are read concurrently (one round trip each, in parallel on the pool). */
   async detail(accountId: string) {
-    const account = await this.prisma.account.findUnique({
-      where: { id: accountId },
-      include: {
-        plan: { select: { id: true, key: true, name: true, priorPerMinute: true, limitStatusCode: true } },
-        contacts: { select: { email: true, name: true } },
-        tokens: {
-          select: { id: true, name: true, prefix: true, createdAt: true, revokedAt: true, lastUsedAt: true },
-          orderBy: { createdAt: 'asc' },
+    const last = { orderBy: { createdAt: 'desc' as const }, take: 50, where: { accountId } };
+    const [account, contacts, tokens, flags, restrictions, notifications, burstNotices] = await Promise.all([
+      this.prisma.account.findUnique({
+        where: { id: accountId },
+        include: {
+          plan: { select: { id: true, key: true, name: true, priorPerMinute: true, limitStatusCode: true } },
         },
-        flags: { orderBy: { createdAt: 'desc' }, take: 50 },
-        restrictions: { orderBy: { createdAt: 'desc' }, take: 50 },
-        notifications: {
-          orderBy: { createdAt: 'desc' },
-          take: 50,
-          select: {
-            id: true,
-            kind: true,
-            subject: true,
-            recipients: true,
-            status: true,
-            attempts: true,
-            lastError: true,
-            createdAt: true,
-            sentAt: true,
-            restrictionId: true,
-          },
+      }),
+      this.prisma.notificationContact.findMany({ where: { accountId }, select: { email: true, name: true } }),
+      this.prisma.apiToken.findMany({
+        where: { accountId },
+        select: { id: true, name: true, prefix: true, createdAt: true, revokedAt: true, lastUsedAt: true },
+        orderBy: { createdAt: 'asc' },
+      }),
+      this.prisma.flag.findMany(last),
+      this.prisma.restriction.findMany(last),
+      this.prisma.notification.findMany({
+        ...last,
+        select: {
+          id: true,
+          kind: true,
+          subject: true,
+          recipients: true,
+          status: true,
+          attempts: true,
+          lastError: true,
+          createdAt: true,
+          sentAt: true,
+          restrictionId: true,
         },
-        burstNotices: { orderBy: { startsAt: 'desc' }, take: 50 },
-      },
-    });
+      }),
+      this.prisma.burstNotice.findMany({ where: { accountId }, orderBy: { startsAt: 'desc' }, take: 50 }),
+    ]);
     if (!account) throw new NotFoundError('account', accountId);
-    return account;
+    return { ...account, contacts, tokens, flags, restrictions, notifications, burstNotices };
   }
 
   /** Account ids must exist before ClickHouse is asked about them (a 404 beats an empty chart for a typo). */
