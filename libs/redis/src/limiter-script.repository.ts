@@ -113,7 +113,10 @@ export class LimiterScriptRepository implements OnModuleInit {
     for (const rule of request.rules) {
       keys.push(rule.key, rule.leaseKey);
       args.push(rule.cost, rule.shadow ? 1 : 0, rule.countLimited ? 1 : 0, rule.concurrency, rule.windows.length);
-      for (const w of rule.windows) args.push(w.limit, w.seconds, w.aligned ? 1 : 0);
+      for (const w of rule.windows) {
+        const field = `${w.seconds}${w.aligned ? 'a' : 's'}`;
+        args.push(w.limit, w.seconds, w.aligned ? 1 : 0, `${field}:b`, `${field}:c`, `${field}:p`);
+      }
     }
     let reply: number[];
     try {

@@ -5,12 +5,16 @@
  * libs/domain/src/limiter/window-math.ts.
  *
  * KEYS: per rule i, KEYS[2i-1] = hash of window counters, KEYS[2i] = sorted set of concurrency leases.
- *   Window fields `<seconds><a|s>:b|c|p` = bucket index, current count, previous count.
+ *   Window fields `<seconds><a|s>:b|c|p` = bucket index, current count, previous count (names sent by the caller, so
+ *   the script builds no strings).
  * ARGV: mode ('c' check, 'p' peek: cost 0, no writes), now ms (0: Redis TIME), lease id, lease ms, rule count,
  *   then per rule: cost, shadow, countLimited, concurrency (0: none), window count, then per window: limit, seconds,
- *   aligned.
- * Reply: allowed, deciding rule (1-based, 0 none), now ms, then per rule: allowed, window denied, concurrency denied, concurrency
- *   remaining (-1: none), retry ms, window count, then per window: remaining, reset at ms.
+ *   aligned, and the three field names.
+ * Reply: allowed, deciding rule (1-based, 0 none), now ms, then per rule: allowed, window denied, concurrency denied,
+ *   concurrency remaining (-1: none), retry ms, window count, then per window: remaining, reset at ms.
+ *
+ * Written for speed in Redis's Lua 5.1: flat arrays indexed by window number instead of a table per window (no
+ * rehashing), no string building, no closures.
  */
 export const LIMITER_LUA = `
 local peek = ARGV[1] == 'p'
@@ -22,36 +26,48 @@ end
 local leaseId = ARGV[3]
 local leaseMs = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
+local floor, ceil = math.floor, math.ceil
 local p = 6
-local rules = {}
 local deciding = 0
+-- per rule
+local rCost, rShadow, rCount, rCc, rNw, rFirst = {}, {}, {}, {}, {}, {}
+local rAllowed, rWDenied, rCDenied, rCRem, rRetry = {}, {}, {}, {}, {}
+-- per window (global index k)
+local wFb, wFc, wFp, wBucket, wCur, wPrev, wRem, wReset, wMoved, wExp = {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
+local k = 0
 
 for i = 1, n do
-  local r = { hkey = KEYS[2 * i - 1], ckey = KEYS[2 * i], cost = tonumber(ARGV[p]), shadow = ARGV[p + 1] == '1',
-    countLimited = ARGV[p + 2] == '1', cc = tonumber(ARGV[p + 3]), nw = tonumber(ARGV[p + 4]),
-    allowed = true, windowDenied = false, ccDenied = false, ccRemaining = -1, retry = 0, windows = {} }
+  local cost = tonumber(ARGV[p])
+  if peek then cost = 0 end
+  local nw = tonumber(ARGV[p + 4])
+  local cc = tonumber(ARGV[p + 3])
+  rCost[i] = cost
+  rShadow[i] = ARGV[p + 1] == '1'
+  rCount[i] = ARGV[p + 2] == '1'
+  rCc[i] = cc
+  rNw[i] = nw
+  rFirst[i] = k + 1
   p = p + 5
-  if peek then r.cost = 0 end
-  if r.nw > 0 then
+  local allowed, wDenied, retry = true, false, 0
+  if nw > 0 then
     local fields = {}
-    for j = 1, r.nw do
-      local w = { limit = tonumber(ARGV[p]), secs = tonumber(ARGV[p + 1]), aligned = ARGV[p + 2] == '1' }
-      p = p + 3
-      w.f = w.secs .. (w.aligned and 'a' or 's')
-      fields[3 * j - 2] = w.f .. ':b'
-      fields[3 * j - 1] = w.f .. ':c'
-      fields[3 * j] = w.f .. ':p'
-      r.windows[j] = w
+    for j = 1, nw do
+      local q = p + (j - 1) * 6
+      fields[3 * j - 2] = ARGV[q + 3]
+      fields[3 * j - 1] = ARGV[q + 4]
+      fields[3 * j] = ARGV[q + 5]
     end
-    local vals = redis.call('HMGET', r.hkey, unpack(fields))
-    for j = 1, r.nw do
-      local w = r.windows[j]
-      local T = w.secs * 1000
-      local bucket = math.floor(now / T)
+    local vals = redis.call('HMGET', KEYS[2 * i - 1], unpack(fields))
+    for j = 1, nw do
+      k = k + 1
+      local limit, T, aligned = tonumber(ARGV[p]), tonumber(ARGV[p + 1]) * 1000, ARGV[p + 2] == '1'
+      wFb[k], wFc[k], wFp[k] = ARGV[p + 3], ARGV[p + 4], ARGV[p + 5]
+      p = p + 6
+      local bucket = floor(now / T)
       local sb = tonumber(vals[3 * j - 2])
       local cur, prev = 0, 0
       if sb ~= nil then
-        if sb == bucket or sb > bucket then
+        if sb >= bucket then
           bucket = sb
           cur = tonumber(vals[3 * j - 1]) or 0
           prev = tonumber(vals[3 * j]) or 0
@@ -62,110 +78,100 @@ for i = 1, n do
       local elapsed = now - bucket * T
       if elapsed < 0 then elapsed = 0 elseif elapsed > T then elapsed = T end
       local used = cur
-      if not w.aligned then used = prev * (T - elapsed) / T + cur end
-      local ok = used + r.cost <= w.limit
-      local after = used
-      local newCur = cur
+      if not aligned then used = prev * (T - elapsed) / T + cur end
+      local ok = used + cost <= limit
+      local after, newCur = used, cur
       if ok then
-        after = used + r.cost
-        newCur = cur + r.cost
+        after = used + cost
+        newCur = cur + cost
       end
-      local remaining = math.floor(w.limit - after + 1e-9)
+      local remaining = floor(limit - after + 1e-9)
       if remaining < 0 then remaining = 0 end
       local reset = now
-      if w.aligned then reset = (bucket + 1) * T
+      if aligned then reset = (bucket + 1) * T
       elseif newCur > 0 then reset = (bucket + 2) * T
       elseif prev > 0 then reset = (bucket + 1) * T end
-      local retry = 0
       if not ok then
-        if r.cost > w.limit then retry = T
-        elseif w.aligned then retry = T - elapsed
-        elseif cur + r.cost <= w.limit then
-          retry = math.ceil(T - elapsed - (w.limit - cur - r.cost) * T / prev)
+        local wait
+        if cost > limit then wait = T
+        elseif aligned then wait = T - elapsed
+        elseif cur + cost <= limit then
+          wait = ceil(T - elapsed - (limit - cur - cost) * T / prev)
         else
           local into = 0
-          if cur > 0 then into = T - (w.limit - r.cost) * T / cur end
+          if cur > 0 then into = T - (limit - cost) * T / cur end
           if into < 0 then into = 0 end
-          retry = math.ceil(T - elapsed + into)
+          wait = ceil(T - elapsed + into)
         end
-        if retry < 1 then retry = 1 end
-        r.allowed = false
-        r.windowDenied = true
-        if retry > r.retry then r.retry = retry end
+        if wait < 1 then wait = 1 end
+        allowed = false
+        wDenied = true
+        if wait > retry then retry = wait end
       end
-      w.bucket = bucket
-      w.cur = cur
-      w.prev = prev
-      w.remaining = remaining
-      w.reset = reset
-      local ttl = (bucket + 2) * T - now
-      if w.aligned then ttl = (bucket + 1) * T - now end
-      w.ttl = ttl
+      wBucket[k], wCur[k], wPrev[k], wRem[k], wReset[k] = bucket, cur, prev, remaining, reset
+      wMoved[k] = sb ~= bucket
+      if aligned then wExp[k] = (bucket + 1) * T else wExp[k] = (bucket + 2) * T end
     end
   end
-  if r.cc > 0 then
-    redis.call('ZREMRANGEBYSCORE', r.ckey, '-inf', now)
-    local held = redis.call('ZCARD', r.ckey)
-    if held >= r.cc then
-      r.ccDenied = true
-      r.ccRemaining = 0
-      r.allowed = false
-      if r.retry < 1000 then r.retry = 1000 end
+  local cDenied, cRem = false, -1
+  if cc > 0 then
+    local lk = KEYS[2 * i]
+    redis.call('ZREMRANGEBYSCORE', lk, '-inf', now)
+    local held = redis.call('ZCARD', lk)
+    if held >= cc then
+      cDenied, cRem, allowed = true, 0, false
+      if retry < 1000 then retry = 1000 end
+    elseif peek then
+      cRem = cc - held
     else
-      r.ccRemaining = r.cc - held - 1
-      if peek then r.ccRemaining = r.cc - held end
+      cRem = cc - held - 1
     end
   end
-  if not r.allowed and not r.shadow and deciding == 0 then deciding = i end
-  rules[i] = r
-end
-
-local function consume(r, lease)
-  if r.nw > 0 then
-    local args = {}
-    local ttl = 0
-    for j = 1, r.nw do
-      local w = r.windows[j]
-      args[#args + 1] = w.f .. ':b'
-      args[#args + 1] = w.bucket
-      args[#args + 1] = w.f .. ':c'
-      args[#args + 1] = w.cur + r.cost
-      args[#args + 1] = w.f .. ':p'
-      args[#args + 1] = w.prev
-      if w.ttl > ttl then ttl = w.ttl end
-    end
-    redis.call('HSET', r.hkey, unpack(args))
-    redis.call('PEXPIRE', r.hkey, math.ceil(ttl) + 1000)
-  end
-  if lease and r.cc > 0 then
-    redis.call('ZADD', r.ckey, now + leaseMs, leaseId)
-    redis.call('PEXPIRE', r.ckey, leaseMs + 1000)
-  end
+  rAllowed[i], rWDenied[i], rCDenied[i], rCRem[i], rRetry[i] = allowed, wDenied, cDenied, cRem, retry
+  if not allowed and not rShadow[i] and deciding == 0 then deciding = i end
 end
 
 if not peek then
   for i = 1, n do
-    local r = rules[i]
-    if deciding == 0 then
-      if r.allowed then consume(r, true) end
-    elseif r.countLimited then
-      consume(r, false)
+    local consume = (deciding == 0 and rAllowed[i]) or (deciding ~= 0 and rCount[i])
+    if consume then
+      local nw = rNw[i]
+      if nw > 0 then
+        local args, expireAt, moved, cost, first = {}, 0, false, rCost[i], rFirst[i]
+        for j = 0, nw - 1 do
+          local w = first + j
+          args[6 * j + 1], args[6 * j + 2] = wFb[w], wBucket[w]
+          args[6 * j + 3], args[6 * j + 4] = wFc[w], wCur[w] + cost
+          args[6 * j + 5], args[6 * j + 6] = wFp[w], wPrev[w]
+          if wExp[w] > expireAt then expireAt = wExp[w] end
+          if wMoved[w] then moved = true end
+        end
+        redis.call('HSET', KEYS[2 * i - 1], unpack(args))
+        -- The expiry is absolute (the end of the last bucket that still matters), so it only moves with a bucket.
+        if moved then redis.call('PEXPIREAT', KEYS[2 * i - 1], expireAt + 1000) end
+      end
+      if deciding == 0 and rCc[i] > 0 then
+        redis.call('ZADD', KEYS[2 * i], now + leaseMs, leaseId)
+        redis.call('PEXPIRE', KEYS[2 * i], leaseMs + 1000)
+      end
     end
   end
 end
 
 local out = { deciding == 0 and 1 or 0, deciding, now }
+local o = 3
 for i = 1, n do
-  local r = rules[i]
-  out[#out + 1] = r.allowed and 1 or 0
-  out[#out + 1] = r.windowDenied and 1 or 0
-  out[#out + 1] = r.ccDenied and 1 or 0
-  out[#out + 1] = r.ccRemaining
-  out[#out + 1] = r.retry
-  out[#out + 1] = r.nw
-  for j = 1, r.nw do
-    out[#out + 1] = r.windows[j].remaining
-    out[#out + 1] = r.windows[j].reset
+  out[o + 1] = rAllowed[i] and 1 or 0
+  out[o + 2] = rWDenied[i] and 1 or 0
+  out[o + 3] = rCDenied[i] and 1 or 0
+  out[o + 4] = rCRem[i]
+  out[o + 5] = rRetry[i]
+  out[o + 6] = rNw[i]
+  o = o + 6
+  for w = rFirst[i], rFirst[i] + rNw[i] - 1 do
+    out[o + 1] = wRem[w]
+    out[o + 2] = wReset[w]
+    o = o + 2
   end
 end
 return out

@@ -3,7 +3,9 @@ import { applicableRules, compilePolicy, evaluateWindow, type RawPlan, type Wind
 import { limiterKeys, LimiterScriptRepository, RedisRepository, type ScriptRule } from '@usageguard/redis';
 import { createTestEnvironment, type TestEnvironment, uniqueId } from '@usageguard/testing';
 
-const T0 = Date.UTC(2026, 0, 15, 10, 0, 0);
+// Midnight UTC two days ahead: a minute, hour and day boundary, and in the future, because keys expire at absolute
+// times (PEXPIREAT) computed from the clock the script is given.
+const T0 = (Math.floor(Date.now() / 86_400_000) + 2) * 86_400_000;
 
 describe('limiter Lua script (real Redis)', () => {
   let env: TestEnvironment;
@@ -77,6 +79,9 @@ describe('limiter Lua script (real Redis)', () => {
     }
     const peek = await script.evaluate({ mode: 'peek', nowMs: T0 + 1000, leaseId: 'p', leaseMs: 1, rules: [wide] });
     expect(peek.rules[0].windows[0].remaining).toBe(98); // only the two admitted requests counted
+    // Keys expire when their last relevant bucket ends (+1 s), never live on.
+    const bucket = Math.floor((T0 + 1000) / 60_000);
+    expect(await redis.client.call('PEXPIRETIME', wide.key)).toBe((bucket + 2) * 60_000 + 1000);
   });
 
   it('peek consumes nothing', async () => {
