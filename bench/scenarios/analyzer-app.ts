@@ -26,9 +26,11 @@ export interface AnalyzerApp {
  * database, chDB directory, Redis prefix), listening on port 0, without the repeatable schedule: the caller drives
  * cycles. Used by the integration tests and the detection and analyzer benches.
  */
-export async function startAnalyzerApp(options: { serve?: boolean } = {}): Promise<AnalyzerApp> {
+export async function startAnalyzerApp(
+  options: { serve?: boolean; env?: Record<string, string> } = {},
+): Promise<AnalyzerApp> {
   const env = await createTestEnvironment({ database: true });
-  const config = loadConfig({ ...env.env, ANALYZER_SCHEDULE: 'false' });
+  const config = loadConfig({ ...env.env, ANALYZER_SCHEDULE: 'false', ...options.env });
   const moduleRef = await Test.createTestingModule({
     imports: [
       ConfigModule,

@@ -7,7 +7,7 @@ import {
 import { requestRollupsDdl, requestRollupsViewDdl } from './tables/request-rollups.table';
 import { accountBaselinesDdl } from './tables/account-baselines.table';
 import { tokenIpsDdl, tokenIpsViewDdl } from './tables/token-ips.table';
-import { usageHourlyDdl } from './tables/usage-hourly.table';
+import { usageHourlyDdl, usageHourlyRebuild } from './tables/usage-hourly.table';
 
 export interface ClickHouseMigration {
   version: number;
@@ -37,6 +37,11 @@ export const CLICKHOUSE_MIGRATIONS: ClickHouseMigration[] = [
     version: 3,
     name: 'analyzer_hourly_usage',
     statements: (db) => [usageHourlyDdl(db)],
+  },
+  {
+    version: 4,
+    name: 'analyzer_hourly_usage_by_hour',
+    statements: (db) => usageHourlyRebuild(db),
   },
 ];
 

@@ -97,8 +97,11 @@ const schema = z.object({
   COOKIE_SECURE: bool.default(false),
   /** The public URL of the dashboard, used in emails. */
   PUBLIC_URL: url(['http:', 'https:']).default('http://127.0.0.1:3000'),
-  /** Analyzer: shards each cycle is split into (one analyze-shard job each), and seconds between cycles. */
-  ANALYZER_SHARDS: z.coerce.number().int().min(1).max(256).default(4),
+  /**
+   * Analyzer: shards each cycle is split into (one analyze-shard job each; set it to the number of analyzer workers
+   * when scaled out, each shard is a scan), and seconds between cycles.
+   */
+  ANALYZER_SHARDS: z.coerce.number().int().min(1).max(256).default(1),
   ANALYZER_INTERVAL_SECONDS: z.coerce.number().int().min(10).default(60),
   /** Registers the repeatable analyze-cycle job at start-up (off in tests and one-off commands). */
   ANALYZER_SCHEDULE: bool.default(true),

@@ -8,7 +8,7 @@ describe('analyzer scheduling', () => {
   let app: AnalyzerApp;
 
   beforeAll(async () => {
-    app = await startAnalyzerApp({ serve: true });
+    app = await startAnalyzerApp({ serve: true, env: { ANALYZER_SHARDS: '3' } });
     const plan = await app.prisma.plan.create({ data: { key: 'p', name: 'P' } });
     await app.prisma.account.createMany({
       data: Array.from({ length: 12 }, (_, i) => ({ name: `a${i}`, planId: plan.id })),
@@ -25,7 +25,7 @@ describe('analyzer scheduling', () => {
     await app.queue.enqueue(QUEUES.analyzer, 'analyze-cycle', { windowEnd }, { jobId: 'cycle-test' });
     // A duplicate trigger for the same minute adds no shard jobs.
     await app.queue.enqueue(QUEUES.analyzer, 'analyze-cycle', { windowEnd }, { jobId: 'cycle-test-duplicate' });
-    const shards = app.env.config.analyzer.shards;
+    const shards = 3;
     const done = await waitFor(
       async () => {
         const jobs = await queue.getJobs(['completed']);

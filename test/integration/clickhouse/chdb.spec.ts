@@ -38,7 +38,7 @@ describe('ClickHouse through chDB (real engine, embedded)', () => {
   });
 
   it('applies versioned migrations once', async () => {
-    expect(await clickhouse.migrate()).toEqual([1, 2, 3]);
+    expect(await clickhouse.migrate()).toEqual([1, 2, 3, 4]);
     expect(await clickhouse.migrate()).toEqual([]);
     const tables = await clickhouse.query<{ name: string }>(
       'SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name',

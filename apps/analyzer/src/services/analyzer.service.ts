@@ -79,6 +79,14 @@ interface AccountContext {
 }
 
 const routePath = (route: string): string => route.slice(route.indexOf(' ') + 1);
+/** Series keys of sensitive routes, beside operation classes and '*'. */
+const ROUTE = 'route:';
+
+function quantile(values: number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
 
 /**
  * One analysis of one shard of accounts at one instant: read the recent window and the training hours from
@@ -130,11 +138,9 @@ export class AnalyzerService {
     const missing = await this.usage.uncompactedHours([...new Set(needed)]);
     if (missing.length > 0) await this.usage.compactHours(missing);
 
-    const [minutes, samples, routeSeries, routeNormals, tokenIps, notices, restrictions, flags] = await Promise.all([
-      this.usage.minuteSeries(ids, from, windowEnd),
-      this.usage.hourSamples(ids, trainingHours),
-      this.usage.routeSeries(ids, sensitive, from, windowEnd),
-      this.usage.routeNormals(ids, sensitive, routeFrom, startOfHour(from)),
+    const [minutes, samples, tokenIps, notices, restrictions, flags] = await Promise.all([
+      this.usage.recentUsage(ids, sensitive, from, windowEnd),
+      this.usage.trainingUsage(ids, trainingHours, sensitive, routeFrom, startOfHour(from)),
       this.usage.tokenIps(ids, from, windowEnd, minTokenIps),
       this.loadNotices(ids, windowEnd),
       this.loadRestrictions(ids, windowEnd),
@@ -161,11 +167,12 @@ export class AnalyzerService {
       ];
       const bySeries = minutes.get(account.id) ?? new Map<string, MinutePoint[]>();
       const bySamples = samples.get(account.id) ?? new Map<string, HourPoint[]>();
-      const ops = new Set([ALL_OPERATIONS, ...bySeries.keys()]);
+      const ops = new Set([ALL_OPERATIONS, ...[...bySeries.keys()].filter((k) => !k.startsWith(ROUTE))]);
       const isOpen = (kind: FlagKind) => open.has(`${account.id}:${kind}`);
 
       // Sustained excess: the account's total and each operation class, each against its own band.
       let best: { finding: Finding; op: string; series: BandedMinute[]; band: Band } | null = null;
+      let expectedTotal = 0;
       for (const op of ops) {
         const points = new Map((bySeries.get(op) ?? []).map((p) => [p.minute, p]));
         const hourPoints = new Map((bySamples.get(op) ?? []).map((p) => [p.hour, p]));
@@ -207,9 +214,16 @@ export class AnalyzerService {
           });
         }
         const finding = sustainedExcess(series, cfg.sustainedExcess, isOpen('SUSTAINED_EXCESS'));
+        if (op === ALL_OPERATIONS) expectedTotal = series.reduce((sum, m) => sum + m.centre, 0);
+        // An operation class flags on its own only when its excess is a real part of the account's usage: a class
+        // the customer starts using beside a normal total is a change of habit, not sustained excess.
+        const significant =
+          op === ALL_OPERATIONS ||
+          Number(finding?.details.excessRequests ?? 0) >= cfg.sustainedExcess.minShareOfTotal * expectedTotal;
         // The account's total speaks first; an operation class only when the total looks normal.
         if (
           finding &&
+          significant &&
           (!best || (best.op !== ALL_OPERATIONS && (op === ALL_OPERATIONS || finding.score > best.finding.score)))
         ) {
           best = { finding, op, series, band: bands.get(startOfHour(windowEnd - MINUTE_MS))! };
@@ -258,19 +272,21 @@ export class AnalyzerService {
         ),
         extra: {},
       });
-      const routes = routeSeries.get(account.id);
       findings.push({
         kind: 'ENDPOINT_HAMMERING',
         finding: endpointHammering(
           cfg.endpointHammering.routes.map((route) => {
             const path = routePath(route);
-            const byMinute = new Map((routes?.get(path) ?? []).map((p) => [p.minute, p.requests]));
+            const byMinute = new Map((bySeries.get(ROUTE + path) ?? []).map((p) => [p.minute, p.requests]));
             const perMinute: number[] = [];
             for (let m = windowFrom; m < windowEnd; m += MINUTE_MS) perMinute.push(byMinute.get(m) ?? 0);
             return {
               route,
               perMinute,
-              normalPerMinute: routeNormals.get(`${account.id}:${path}`) ?? 0,
+              normalPerMinute: quantile(
+                (bySamples.get(ROUTE + path) ?? []).map((h) => h.perMinute),
+                0.9,
+              ),
               envelope: envelopeAt(windowEnd - MINUTE_MS, accountNotices, cfg.burst.tolerance, path)?.perMinute ?? null,
             };
           }),
@@ -338,11 +354,11 @@ export class AnalyzerService {
 
     if (!request.dryRun) {
       const at = new Date(windowEnd);
+      const fresh = pending.filter((p) => p.action.action === 'open' || p.action.action === 'escalate');
+      const maxWindowFrom = windowEnd - maxWindow;
+      const top = await this.usage.topLists([...new Set(fresh.map((p) => p.accountId))], maxWindowFrom, windowEnd);
+      for (const item of fresh) item.evidence.top = top.get(item.accountId) ?? { routes: [], tokens: [], ips: [] };
       for (const item of pending) {
-        if (item.action.action === 'open' || item.action.action === 'escalate') {
-          const window = item.evidence.window as { from: string };
-          item.evidence.top = await this.usage.topLists(item.accountId, Date.parse(window.from), windowEnd);
-        }
         await this.flags.apply(item.accountId, item.kind, item.action, item.evidence, at);
       }
       await this.usage.writeBaselines(baselineRows);

@@ -27,15 +27,9 @@ const hourSamplesSchema = z.object({
   op: z.string(),
   samples: z.array(z.tuple([num, num, num, num, num])),
 });
-const routeSeriesSchema = z.object({
-  account_id: z.string(),
-  route: z.string(),
-  points: z.array(z.tuple([num, num])),
-});
-const routeNormalSchema = z.object({ account_id: z.string(), route: z.string(), normal: num });
 const tokenIpsSchema = z.object({ account_id: z.string(), token_id: z.string(), ips: num });
 const tokenNormalSchema = z.object({ account_id: z.string(), token_id: z.string(), normal: num });
-const topSchema = z.object({ kind: z.string(), value: z.string(), requests: num });
+const topSchema = z.object({ account_id: z.string(), kind: z.string(), value: z.string(), requests: num });
 
 export interface MinutePoint {
   minute: number;
@@ -77,21 +71,29 @@ export interface TopLists {
  */
 @Injectable()
 export class UsageReaderService {
+  /** Closed hours known to be in usage_1h: asked once per process, not every cycle. */
+  private readonly compacted = new Set<number>();
+
   constructor(@Inject(ClickHouseRepository) private readonly clickhouse: ClickHouseRepository) {}
 
-  /** Per-minute requests, limited responses and 401/403 of each account and operation class over [from, to). */
-  async minuteSeries(accountIds: string[], from: number, to: number): Promise<ByAccount<MinutePoint>> {
+  /**
+   * Per-minute requests, limited responses and 401/403 over [from, to) of each account: its total ('*'), each
+   * operation class, and each listed route ('route:<path>'), in one scan of the minute rollups.
+   */
+  async recentUsage(accountIds: string[], routes: string[], from: number, to: number): Promise<ByAccount<MinutePoint>> {
     const rows = await this.clickhouse.query<unknown>(
       `SELECT account_id, op, groupArray((toUnixTimestamp(minute), r, l, a)) AS points
        FROM (
-         SELECT account_id, arrayJoin([toString(operation), '*']) AS op, minute,
-                sum(requests) AS r, sumIf(requests, decision = 'limited') AS l, sum(auth_failures) AS a
+         SELECT account_id,
+                arrayJoin(arrayConcat([toString(operation), '*'],
+                          if(route IN {routes:Array(String)}, [concat('route:', toString(route))], []))) AS op,
+                minute, sum(requests) AS r, sumIf(requests, decision = 'limited') AS l, sum(auth_failures) AS a
          FROM ${this.clickhouse.table(REQUEST_ROLLUPS_TABLE)}
          WHERE account_id IN {ids:Array(String)} AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
          GROUP BY account_id, op, minute
        )
        GROUP BY account_id, op`,
-      { ids: accountIds, from: chTime(from), to: chTime(to) },
+      { ids: accountIds, routes, from: chTime(from), to: chTime(to) },
     );
     return group(
       rows.map((raw) => {
@@ -137,10 +139,12 @@ export class UsageReaderService {
         to: chTime(Math.max(...hours) + 3_600_000),
       },
     );
+    for (const hour of hours) this.compacted.add(hour);
   }
 
   /** The listed hours that usage_1h holds nothing for (never compacted, or without any traffic). */
   async uncompactedHours(hours: number[]): Promise<number[]> {
+    hours = hours.filter((h) => !this.compacted.has(h));
     if (hours.length === 0) return [];
     const rows = await this.clickhouse.query<{ hour: number }>(
       `SELECT DISTINCT toUnixTimestamp(hour) AS hour FROM ${this.clickhouse.table(USAGE_HOURLY_TABLE)}
@@ -148,25 +152,37 @@ export class UsageReaderService {
       { hours: hours.map(chTime) },
     );
     const present = new Set(rows.map((r) => Number(r.hour) * 1000));
+    for (const hour of present) this.compacted.add(hour);
     return hours.filter((h) => !present.has(h));
   }
 
   /**
-   * Training hours from usage_1h: mean per-minute rate, the 90th-percentile minute, requests and 401/403 of each
-   * account's total ('*') and operation classes in each listed hour.
+   * Training rows from usage_1h in one read: the listed hours of each account's total ('*') and operation classes
+   * (mean per-minute rate, 90th-percentile minute, requests, 401/403), and the listed routes ('route:<path>') over
+   * [routeFrom, routeTo).
    */
-  async hourSamples(accountIds: string[], hours: number[]): Promise<ByAccount<HourPoint>> {
-    if (hours.length === 0) return new Map();
+  async trainingUsage(
+    accountIds: string[],
+    hours: number[],
+    routes: string[],
+    routeFrom: number,
+    routeTo: number,
+  ): Promise<ByAccount<HourPoint>> {
+    if (hours.length === 0 && routes.length === 0) return new Map();
     const rows = await this.clickhouse.query<unknown>(
-      `SELECT account_id, op, groupArray((toUnixTimestamp(hour), requests / 60, p90_per_minute, requests, auth_failures)) AS samples
+      `SELECT account_id, op,
+              groupArray((toUnixTimestamp(hour), requests / 60, p90_per_minute, requests, auth_failures)) AS samples
        FROM (
-         SELECT account_id, if(kind = 'total', '*', key) AS op, hour, requests, p90_per_minute, auth_failures
+         SELECT account_id, multiIf(kind = 'total', '*', kind = 'route', concat('route:', key), key) AS op,
+                hour, requests, p90_per_minute, auth_failures
          FROM ${this.clickhouse.table(USAGE_HOURLY_TABLE)} FINAL
-         WHERE account_id IN {ids:Array(String)} AND kind IN ('total', 'operation')
-           AND hour IN {hours:Array(DateTime('UTC'))}
+         WHERE account_id IN {ids:Array(String)}
+           AND ((kind IN ('total', 'operation') AND hour IN {hours:Array(DateTime('UTC'))})
+             OR (kind = 'route' AND key IN {routes:Array(String)}
+                 AND hour >= {routeFrom:DateTime('UTC')} AND hour < {routeTo:DateTime('UTC')}))
        )
        GROUP BY account_id, op`,
-      { ids: accountIds, hours: hours.map(chTime) },
+      { ids: accountIds, hours: hours.map(chTime), routes, routeFrom: chTime(routeFrom), routeTo: chTime(routeTo) },
     );
     return group(
       rows.map((raw) => {
@@ -182,57 +198,6 @@ export class UsageReaderService {
             authFailures,
           })),
         };
-      }),
-    );
-  }
-
-  /** Per-minute requests on the listed routes over [from, to), per account. */
-  async routeSeries(
-    accountIds: string[],
-    routes: string[],
-    from: number,
-    to: number,
-  ): Promise<ByAccount<{ minute: number; requests: number }>> {
-    if (routes.length === 0) return new Map();
-    const rows = await this.clickhouse.query<unknown>(
-      `SELECT account_id, route, groupArray((toUnixTimestamp(minute), r)) AS points
-       FROM (
-         SELECT account_id, toString(route) AS route, minute, sum(requests) AS r
-         FROM ${this.clickhouse.table(REQUEST_ROLLUPS_TABLE)}
-         WHERE account_id IN {ids:Array(String)} AND route IN {routes:Array(String)}
-           AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
-         GROUP BY account_id, route, minute
-       )
-       GROUP BY account_id, route`,
-      { ids: accountIds, routes, from: chTime(from), to: chTime(to) },
-    );
-    return group(
-      rows.map((raw) => {
-        const row = routeSeriesSchema.parse(raw);
-        return {
-          account_id: row.account_id,
-          key: row.route,
-          values: row.points.map(([t, requests]) => ({ minute: t * 1000, requests })),
-        };
-      }),
-    );
-  }
-
-  /** A route's usual per-minute rate: the 90th percentile of its hourly rates over [from, to), per account. */
-  async routeNormals(accountIds: string[], routes: string[], from: number, to: number): Promise<Map<string, number>> {
-    if (routes.length === 0) return new Map();
-    const rows = await this.clickhouse.query<unknown>(
-      `SELECT account_id, key AS route, quantileExact(0.9)(requests / 60) AS normal
-       FROM ${this.clickhouse.table(USAGE_HOURLY_TABLE)} FINAL
-       WHERE account_id IN {ids:Array(String)} AND kind = 'route' AND key IN {routes:Array(String)}
-         AND hour >= {from:DateTime('UTC')} AND hour < {to:DateTime('UTC')}
-       GROUP BY account_id, route`,
-      { ids: accountIds, routes, from: chTime(from), to: chTime(to) },
-    );
-    return new Map(
-      rows.map((raw) => {
-        const row = routeNormalSchema.parse(raw);
-        return [`${row.account_id}:${row.route}`, row.normal];
       }),
     );
   }
@@ -290,35 +255,34 @@ export class UsageReaderService {
     );
   }
 
-  /** The top routes, tokens and client IPs of one account over [from, to), from the raw logs. */
-  async topLists(accountId: string, from: number, to: number, limit = 5): Promise<TopLists> {
+  /** The top routes, tokens and client IPs of each listed account over [from, to), from the raw logs. */
+  async topLists(accountIds: string[], from: number, to: number, limit = 5): Promise<Map<string, TopLists>> {
+    const out = new Map<string, TopLists>();
+    if (accountIds.length === 0) return out;
+    const logs = this.clickhouse.table(REQUEST_LOGS_TABLE);
+    const where = `account_id IN {ids:Array(String)} AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}`;
     const rows = await this.clickhouse.query<unknown>(
-      `SELECT kind, value, requests FROM (
-         SELECT 'routes' AS kind, concat(toString(method), ' ', toString(route)) AS value, count() AS requests
-         FROM ${this.clickhouse.table(REQUEST_LOGS_TABLE)}
-         WHERE account_id = {account:String} AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
-         GROUP BY value ORDER BY requests DESC LIMIT {limit:UInt32}
+      `SELECT account_id, kind, value, requests FROM (
+         SELECT account_id, 'routes' AS kind, concat(toString(method), ' ', toString(route)) AS value, count() AS requests
+         FROM ${logs} WHERE ${where} GROUP BY account_id, value ORDER BY requests DESC LIMIT {limit:UInt32} BY account_id
          UNION ALL
-         SELECT 'tokens' AS kind, token_id AS value, count() AS requests
-         FROM ${this.clickhouse.table(REQUEST_LOGS_TABLE)}
-         WHERE account_id = {account:String} AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
-         GROUP BY value ORDER BY requests DESC LIMIT {limit:UInt32}
+         SELECT account_id, 'tokens' AS kind, token_id AS value, count() AS requests
+         FROM ${logs} WHERE ${where} GROUP BY account_id, value ORDER BY requests DESC LIMIT {limit:UInt32} BY account_id
          UNION ALL
-         SELECT 'ips' AS kind, client_ip AS value, count() AS requests
-         FROM ${this.clickhouse.table(REQUEST_LOGS_TABLE)}
-         WHERE account_id = {account:String} AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
-         GROUP BY value ORDER BY requests DESC LIMIT {limit:UInt32}
-       ) ORDER BY kind, requests DESC`,
-      { account: accountId, from: chTime(from), to: chTime(to), limit },
+         SELECT account_id, 'ips' AS kind, client_ip AS value, count() AS requests
+         FROM ${logs} WHERE ${where} GROUP BY account_id, value ORDER BY requests DESC LIMIT {limit:UInt32} BY account_id
+       ) ORDER BY account_id, kind, requests DESC`,
+      { ids: accountIds, from: chTime(from), to: chTime(to), limit },
     );
-    const top: TopLists = { routes: [], tokens: [], ips: [] };
     for (const raw of rows) {
       const row = topSchema.parse(raw);
+      let top = out.get(row.account_id);
+      if (!top) out.set(row.account_id, (top = { routes: [], tokens: [], ips: [] }));
       if (row.kind === 'routes' || row.kind === 'tokens' || row.kind === 'ips') {
         top[row.kind].push({ value: row.value, requests: row.requests });
       }
     }
-    return top;
+    return out;
   }
 
   async writeBaselines(rows: AccountBaselineRow[]): Promise<void> {

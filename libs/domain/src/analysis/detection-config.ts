@@ -30,6 +30,8 @@ const sustainedSchema = z.strictObject({
   floorPerMinute: z.number().min(0).default(20),
   /** Total requests above the band over the window needed to open a flag. */
   minExcessRequests: z.number().min(0).default(300),
+  /** An operation class flags alone only when its excess is at least this share of the account's expected total. */
+  minShareOfTotal: z.number().min(0).default(0.5),
 });
 
 const limitPressureSchema = z.strictObject({
