@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { issueSecret } from '@usageguard/domain';
 import { KafkaRepository } from '@usageguard/kafka';
@@ -22,6 +22,20 @@ const ROOT = path.resolve(__dirname, '../../..');
 const SHOTS = path.join(ROOT, 'output', 'dashboard');
 const CHROMIUM = '/usr/bin/chromium';
 
+/** The UI is built when dist is missing or older than any of its sources, so the test never drives a stale UI. */
+function webNeedsBuild(): boolean {
+  const dist = findWebDist();
+  if (!dist) return true;
+  const built = statSync(path.join(dist, 'index.html')).mtimeMs;
+  const web = path.join(ROOT, 'apps', 'dashboard', 'web');
+  const sources = [
+    ...readdirSync(path.join(web, 'src'), { recursive: true, encoding: 'utf8' }).map((f) => path.join(web, 'src', f)),
+    path.join(web, 'index.html'),
+    path.join(web, 'vite.config.mts'),
+  ];
+  return sources.some((file) => statSync(file).mtimeMs > built);
+}
+
 /**
  * The operator's path through the real UI in Debian's Chromium: sign in, open the flagged account, see its usage
  * chart, lift its restriction, and see the customer's requests pass the edge again. The dashboard runs with the
@@ -42,7 +56,7 @@ describe('ops dashboard in a browser', () => {
     fetch(`${edge.url}/v1/reports`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: '{}' });
 
   beforeAll(async () => {
-    if (!findWebDist()) execFileSync('npm', ['run', '-s', 'build:web'], { cwd: ROOT, stdio: 'inherit' });
+    if (webNeedsBuild()) execFileSync('npm', ['run', '-s', 'build:web'], { cwd: ROOT, stdio: 'inherit' });
     mkdirSync(SHOTS, { recursive: true });
     h = await startDashboard({ enforcer: true });
     world = await seedWorld(h.prisma, h.clickhouse);
