@@ -18,6 +18,13 @@ import { isEdgeRestriction, type RestrictionSummary, scopeName, summarize, toRec
 
 type Tx = Prisma.TransactionClient;
 
+interface EmailAccount {
+  id: string;
+  name: string;
+  contacts: { email: string }[];
+  plan: { enforcementConfig: unknown };
+}
+
 export interface NewRestriction {
   accountId: string;
   flagId: string | null;
@@ -59,8 +66,10 @@ export class RestrictionService {
 
   async apply(input: NewRestriction): Promise<RestrictionSummary> {
     const now = new Date();
+    // Who gets the email is read before the transaction: it need not be locked, and the transaction stays short.
+    const account = await this.emailAccount(this.prisma, input.accountId);
     const { restriction, notifications } = await this.transaction(async (tx) => {
-      const account = await this.lockAccount(tx, input.accountId);
+      await this.lockAccount(tx, input.accountId);
       const notifications: string[] = [];
       if (input.replacesPendingId) {
         const pending = await tx.restriction.findUnique({ where: { id: input.replacesPendingId } });
@@ -125,7 +134,7 @@ export class RestrictionService {
     const result = await this.transaction(async (tx) => {
       const current = await this.loadLocked(tx, restrictionId);
       if (current.status !== 'PENDING_APPROVAL') return { restriction: current, notifications: [], changed: false };
-      const account = await this.lockAccount(tx, current.accountId);
+      const account = await this.emailAccount(tx, current.accountId);
       await this.supersede(tx, current, actor, current.id);
       const duration = current.expiresAt.getTime() - current.startsAt.getTime();
       const updated = await this.change(
@@ -152,7 +161,7 @@ export class RestrictionService {
       if (current.status !== 'ACTIVE') {
         throw new ConflictError('restriction_not_active', `restriction ${restrictionId} is ${current.status}`);
       }
-      const account = await this.lockAccount(tx, current.accountId);
+      const account = await this.emailAccount(tx, current.accountId);
       const updated = await this.change(tx, current, { expiresAt }, actor, 'restriction.extended', reason);
       const id = await this.notify(tx, account, updated, 'extended', now);
       return { restriction: updated, notifications: id ? [id] : [] };
@@ -178,7 +187,8 @@ export class RestrictionService {
         if (how === 'expired') return null;
         throw new NotFoundError('restriction', restrictionId);
       }
-      const account = await this.lockAccount(tx, current.accountId);
+      await this.lockAccount(tx, current.accountId);
+      const account = await this.emailAccount(tx, current.accountId);
       const locked = await tx.restriction.findUniqueOrThrow({ where: { id: restrictionId } });
       if (how === 'expired' && (locked.status !== 'ACTIVE' || locked.version !== expectedVersion)) {
         return { restriction: locked, notifications: [], outcome: 'unchanged' as const };
@@ -286,15 +296,26 @@ export class RestrictionService {
   }
 
   /** Serializes every change of one account's restrictions (and so their versions). */
-  private async lockAccount(tx: Tx, accountId: string) {
+  private async lockAccount(tx: Tx, accountId: string): Promise<void> {
     const locked = await tx.$queryRaw<
       { id: string }[]
     >`SELECT id FROM accounts WHERE id = ${accountId}::uuid FOR UPDATE`;
     if (locked.length === 0) throw new NotFoundError('account', accountId);
-    return tx.account.findUniqueOrThrow({
+  }
+
+  /** The account as its emails need it: name, notification contacts, the plan's support addresses. */
+  private async emailAccount(client: Tx, accountId: string): Promise<EmailAccount> {
+    const account = await client.account.findUnique({
       where: { id: accountId },
-      include: { contacts: true, plan: { select: { key: true, enforcementConfig: true } } },
+      select: {
+        id: true,
+        name: true,
+        contacts: { select: { email: true } },
+        plan: { select: { enforcementConfig: true } },
+      },
     });
+    if (!account) throw new NotFoundError('account', accountId);
+    return account;
   }
 
   private async loadLocked(tx: Tx, restrictionId: string): Promise<Restriction> {
@@ -372,7 +393,7 @@ export class RestrictionService {
 
   private async notify(
     tx: Tx,
-    account: Awaited<ReturnType<RestrictionService['lockAccount']>>,
+    account: EmailAccount,
     restriction: Restriction,
     change: NotificationChange,
     at: Date,
