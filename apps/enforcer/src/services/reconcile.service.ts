@@ -101,12 +101,13 @@ export class ReconcileService implements OnApplicationBootstrap {
       take: 1000,
     });
     for (const row of unsent) {
-      // A new job id per sweep: the row's earlier job may have used up its attempts while SMTP was down.
+      // At most one extra job per row and hour: enough for a lost first enqueue (picked up within a minute or two)
+      // and for a job that used up its attempts (hours of backoff) during a long SMTP outage, without piling up.
       await this.queue.enqueue(
         'mail',
         'send-notification',
         { notificationId: row.id },
-        { jobId: `notify-${row.id}-sweep-${Math.floor(now.getTime() / RECONCILE_EVERY_MS)}`, attempts: 15 },
+        { jobId: `notify-${row.id}-sweep-${Math.floor(now.getTime() / 3_600_000)}`, attempts: 15 },
       );
       summary.notificationsQueued++;
     }
