@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
+import { BacktestController } from './controllers/backtest.controller';
 import { BurstNoticesController } from './controllers/burst-notices.controller';
+import { OpsSessionGuard } from './controllers/ops-session.guard';
+import { BacktestService } from './services/backtest.service';
 import { AnalyzerJobs } from './jobs/analyzer.jobs';
 import { AnalyzerService } from './services/analyzer.service';
 import { BurstNoticesService } from './services/burst-notices.service';
@@ -9,7 +12,7 @@ import { UsageReaderService } from './services/usage-reader.service';
 
 /** The analyzer feature: baselines, detection, flags, scheduling, and the customers' burst-notice API. */
 @Module({
-  controllers: [BurstNoticesController],
+  controllers: [BurstNoticesController, BacktestController],
   providers: [
     UsageReaderService,
     FlagWriterService,
@@ -17,6 +20,8 @@ import { UsageReaderService } from './services/usage-reader.service';
     AnalyzerJobs,
     BurstNoticesService,
     CustomerTokenGuard,
+    OpsSessionGuard,
+    BacktestService,
   ],
   exports: [AnalyzerService],
 })

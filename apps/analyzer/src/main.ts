@@ -31,7 +31,7 @@ import { AnalyzerModule } from './analyzer.module';
     DatabaseModule,
     RedisModule,
     ClickHouseModule,
-    QueueModule.forRoot({ serve: [] }),
+    QueueModule.forRoot({ serve: ['analyzer'] }),
     AnalyzerModule,
   ],
 })

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { loadConfig } from '@usageguard/config';
 import { migrate } from '@usageguard/database';
+import { registerBacktestCommand } from './commands/backtest.command';
 import { registerDemoUpstream } from './commands/demo-upstream.command';
 import { registerReconcileCommand } from './commands/reconcile.command';
 import { registerReplayCommand } from './commands/replay.command';
@@ -20,6 +21,7 @@ program
     console.log(`applied ${result.applied.length}, already applied ${result.alreadyApplied.length}`);
   });
 
+registerBacktestCommand(program);
 registerDemoUpstream(program);
 registerReplayCommand(program);
 registerReconcileCommand(program);

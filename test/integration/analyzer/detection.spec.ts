@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_BASELINES_TABLE } from '@usageguard/clickhouse';
 import { QUEUES } from '@usageguard/contracts';
-import { shardOf } from '@usageguard/domain';
+import { hashSecret, shardOf } from '@usageguard/domain';
 import { startAnalyzerApp, type AnalyzerApp } from '../../../bench/scenarios/analyzer-app';
 import { buildScenarios, type Scenario, type ScenarioWindow } from '../../../bench/scenarios/scenarios';
 import { writeAccounts, writeHistory, writeLabelledLogs } from '../../../bench/scenarios/writer';
@@ -141,5 +141,55 @@ describe('analyzer detection over ClickHouse data', () => {
     expect(seen.reduce((a, b) => a + b, 0)).toBe(scenarios.length);
     const expected = [0, 1, 2].map((shard) => scenarios.filter((s) => shardOf(s.accountId, 3) === shard).length);
     expect(seen).toEqual(expected);
+  });
+
+  it('backtests a changed rule set over stored history: lists flags that would disappear, for ops only', async () => {
+    const session = async (role: 'VIEWER' | 'OPERATOR') => {
+      const user = await app.prisma.opsUser.create({
+        data: { email: `${role.toLowerCase()}@ops.example`, passwordHash: 'x', role },
+      });
+      const token = `session-${role}`;
+      await app.prisma.opsSession.create({
+        data: {
+          tokenHash: hashSecret(token),
+          userId: user.id,
+          csrfToken: `csrf-${role}`,
+          expiresAt: new Date(Date.now() + HOUR),
+        },
+      });
+      return { cookie: `ug_session=${token}`, 'x-csrf-token': `csrf-${role}` };
+    };
+    const body = {
+      from: new Date(window.t0 - window.labelledHours * HOUR).toISOString(),
+      to: new Date(window.t0).toISOString(),
+      stepMinutes: 10,
+      rules: { sustainedExcess: { openShare: 0.99, minExcessRequests: 1e9 } },
+    };
+    const post = (headers: Record<string, string>) =>
+      fetch(`${app.url}/api/analyzer/backtest`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    expect((await post({})).status).toBe(401);
+    expect((await post(await session('VIEWER'))).status).toBe(403);
+    const operator = await session('OPERATOR');
+    expect((await post({ cookie: operator.cookie })).status).toBe(403);
+
+    const flagsBefore = await app.prisma.flag.count();
+    const response = await post(operator);
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as {
+      cycles: number;
+      appear: unknown[];
+      disappear: { accountId: string; kind: string }[];
+    };
+    expect(report.cycles).toBe(18);
+    expect(report.appear).toEqual([]);
+    expect(report.disappear.map((f) => f.accountId).sort()).toEqual(
+      [byKind('sustained-abuse').accountId, byKind('exceeded-burst').accountId].sort(),
+    );
+    // A dry run: nothing written to the flags.
+    expect(await app.prisma.flag.count()).toBe(flagsBefore);
   });
 });
