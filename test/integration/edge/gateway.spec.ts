@@ -122,6 +122,34 @@ describe('edge gateway (real Postgres, Redis, Kafka; edge as its own process)', 
     expect(new Set(events.map((e) => e.eventId)).size).toBe(61);
   });
 
+  it('renders problem+json listing every violated policy for a plan that asks for it', async () => {
+    const plan = await world.prisma.plan.create({
+      data: { key: 'problem', name: 'Problem', errorStyle: 'PROBLEM_JSON' },
+    });
+    for (const [position, name] of ['a', 'b'].entries()) {
+      await world.prisma.limitRule.create({
+        data: { planId: plan.id, name, scope: 'ACCOUNT', windows: [{ limit: 1, seconds: 60 }], position },
+      });
+    }
+    const acct = await world.account('keebai-standard');
+    await world.prisma.account.update({ where: { id: acct.accountId }, data: { planId: plan.id } });
+    expect((await fetch(`${edge.url}/v1/x`, { headers: bearer(acct.secret) })).status).toBe(200);
+    const res = await fetch(`${edge.url}/v1/x`, { headers: { ...bearer(acct.secret), 'x-request-id': 'rq-1' } });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    const body = await res.json();
+    expect(body).toMatchObject({ title: 'Too Many Requests', status: 429, instance: 'urn:request:rq-1' });
+    expect(body.violated_policies.map((p: { rule: string }) => p.rule)).toEqual(['a', 'b']);
+  });
+
+  it('answers 502 in the NestJS shape when the upstream cannot be reached', async () => {
+    const acct = await world.account('keebai-standard');
+    await upstream.close();
+    const res = await fetch(`${edge.url}/v1/x`, { headers: bearer(acct.secret) });
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ statusCode: 502, error: 'Bad Gateway' });
+  });
+
   it('serves /health and /metrics on the admin port', async () => {
     const health = await fetch(`${edge.adminUrl}/health`);
     expect(health.status).toBe(200);
