@@ -193,6 +193,8 @@ describe('dashboard actions and pages, with the real enforcer', () => {
     expect(byAge.body.flags[0].kind).toBe('SUSTAINED_EXCESS');
     const high = await api(h.url, 'GET', '/api/flags?severity=HIGH,MEDIUM', viewer);
     expect((high.body.flags as { kind: string }[]).map((f) => f.kind)).toEqual(['ERROR_STORM']);
+    const old = await api(h.url, 'GET', '/api/flags?olderThanHours=2', viewer);
+    expect((old.body.flags as { kind: string }[]).map((f) => f.kind)).toEqual(['SUSTAINED_EXCESS']);
     const search = await api(h.url, 'GET', '/api/flags?search=northwind', viewer);
     expect(search.body.total).toBe(1);
     const counts = await api(h.url, 'GET', '/api/flags/counts', viewer);

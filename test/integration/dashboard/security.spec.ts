@@ -82,6 +82,16 @@ describe('dashboard API security', () => {
     expect(declared.filter((r) => r.role === 'PUBLIC').map(key)).toEqual(['POST /api/auth/login']);
   });
 
+  it('documents every API route in OpenAPI at /docs, with the cookie and CSRF schemes', async () => {
+    const doc = await api(h.url, 'GET', '/docs/openapi.json');
+    expect(doc.status).toBe(200);
+    const documented = Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(
+      ([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
+    for (const route of declaredRoutes(h)) expect(documented).toContain(`${route.method} ${route.path}`);
+    expect(Object.keys(doc.body.components.securitySchemes as object).sort()).toEqual(['csrf', 'session']);
+  });
+
   it('answers 401 to anonymous callers on every route but login', async () => {
     for (const route of declaredRoutes(h).filter((r) => r.role !== 'PUBLIC')) {
       const response = await api(

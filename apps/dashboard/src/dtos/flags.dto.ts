@@ -46,6 +46,14 @@ export class FlagListQuery {
   @MaxLength(100)
   search?: string;
 
+  @ApiPropertyOptional({ description: 'only flags first seen at least this many hours ago' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(24 * 365)
+  olderThanHours?: number;
+
   @ApiPropertyOptional({ enum: FLAG_SORTS, default: 'severity' })
   @IsOptional()
   @IsIn(FLAG_SORTS)

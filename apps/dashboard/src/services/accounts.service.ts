@@ -15,6 +15,9 @@ export class AccountsService {
       status: query.status ?? 'OPEN',
       ...(query.severity?.length ? { severity: { in: query.severity } } : {}),
       ...(query.kind?.length ? { kind: { in: query.kind } } : {}),
+      ...(query.olderThanHours
+        ? { firstSeenAt: { lte: new Date(Date.now() - query.olderThanHours * 3_600_000) } }
+        : {}),
       ...(query.plan || query.search
         ? {
             account: {

@@ -69,6 +69,7 @@ export class AuthService {
 
     await this.throttle.recordSuccess(normalized, client.ip);
     if (client.previousToken) await this.sessions.destroy(client.previousToken);
+    await this.sessions.destroyExpired();
     const session = await this.sessions.create(user.id, client);
     await this.prisma.opsUser.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
     const principal: OpsPrincipal = {

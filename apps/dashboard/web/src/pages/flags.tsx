@@ -38,6 +38,7 @@ export function FlagsPage() {
   const [kind, setKind] = useState('');
   const [plan, setPlan] = useState('');
   const [search, setSearch] = useState('');
+  const [age, setAge] = useState('');
   const [sort, setSort] = useState('severity');
   const [order, setOrder] = useState<'asc' | 'desc'>('desc');
 
@@ -46,6 +47,7 @@ export function FlagsPage() {
   if (kind) query.set('kind', kind);
   if (plan) query.set('plan', plan);
   if (search) query.set('search', search);
+  if (age) query.set('olderThanHours', age);
   const qs = query.toString();
 
   const flags = useResource(() => api.get<{ total: number; flags: FlagRow[] }>(`/api/flags?${qs}`), [qs], 15_000);
@@ -126,6 +128,12 @@ export function FlagsPage() {
                 {p.name} ({p.count})
               </option>
             ))}
+          </select>
+          <select value={age} onChange={(e) => setAge(e.target.value)} aria-label="age">
+            <option value="">Any age</option>
+            <option value="1">Older than 1 hour</option>
+            <option value="24">Older than 1 day</option>
+            <option value="168">Older than 1 week</option>
           </select>
           <span className="muted filters-total">{flags.data ? `${fmt(flags.data.total)} flags` : ''}</span>
         </div>
