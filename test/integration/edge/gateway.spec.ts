@@ -137,9 +137,9 @@ describe('edge gateway (real Postgres, Redis, Kafka; edge as its own process)', 
     const res = await fetch(`${edge.url}/v1/x`, { headers: { ...bearer(acct.secret), 'x-request-id': 'rq-1' } });
     expect(res.status).toBe(429);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
-    const body = await res.json();
+    const body = (await res.json()) as { violated_policies: { rule: string }[] };
     expect(body).toMatchObject({ title: 'Too Many Requests', status: 429, instance: 'urn:request:rq-1' });
-    expect(body.violated_policies.map((p: { rule: string }) => p.rule)).toEqual(['a', 'b']);
+    expect(body.violated_policies.map((p) => p.rule)).toEqual(['a', 'b']);
   });
 
   it('answers 502 in the NestJS shape when the upstream cannot be reached', async () => {
