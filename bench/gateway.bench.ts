@@ -37,7 +37,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     return i >= 0 ? Number(args[i + 1]) : fallback;
   };
   const seconds = arg('seconds', 10);
-  const connections = arg('connections', 32);
+  const connections = arg('connections', 10);
 
   const env = await createTestEnvironment({ database: true });
   const prisma = createPrismaClient(env.config.database.url);
