@@ -14,6 +14,8 @@ interface Overview {
   at: string;
 }
 
+const plural = (n: number, noun: string) => `${fmt(n)} ${noun}${n === 1 ? '' : 's'}`;
+
 function lagText(ms: number | null): string {
   if (ms === null) return 'no events';
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
@@ -49,7 +51,7 @@ export function OverviewPage() {
             <Stat
               label="Open flags"
               value={<a href="#/flags">{fmt(data.openFlags)}</a>}
-              hint={`${fmt(data.activeRestrictions)} active restrictions · ${fmt(data.pendingBursts)} burst notices pending`}
+              hint={`${plural(data.activeRestrictions, 'active restriction')} · ${plural(data.pendingBursts, 'burst notice')} pending`}
               tone={data.openFlags > 0 ? 'alert' : undefined}
             />
             <Stat
