@@ -34,6 +34,7 @@ export class LimiterService {
   private readonly decisions: Counter<string>;
   private readonly redisErrors: Counter<string>;
   private readonly circuit: Gauge<string>;
+  private readonly shadow: Counter<string>;
 
   constructor(
     @Inject(LimiterScriptRepository) private readonly script: LimiterScriptRepository,
@@ -49,6 +50,11 @@ export class LimiterService {
     ]);
     this.redisErrors = metrics.counter('usageguard_edge_limiter_redis_errors_total', 'Failed limiter round trips');
     this.circuit = metrics.gauge('usageguard_edge_limiter_circuit_open', '1 while the limiter circuit is open');
+    this.shadow = metrics.counter(
+      'usageguard_edge_limiter_shadow_limited_total',
+      'Requests a shadow rule would have limited (let through)',
+      ['rule'],
+    );
   }
 
   /** Evaluates and, when admitted, consumes. `leaseId` names the concurrency lease to release at the end. */
@@ -205,6 +211,7 @@ export class LimiterService {
 
   private count(decision: LimitDecision): LimitDecision {
     this.decisions.inc({ source: decision.source, outcome: decision.allowed ? 'allowed' : 'limited' });
+    for (const rule of decision.shadowLimited) this.shadow.inc({ rule });
     return decision;
   }
 }
