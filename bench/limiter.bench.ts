@@ -65,25 +65,17 @@ function subjects(n: number): Subject[] {
   }));
 }
 
-interface Run {
-  perSecond: number;
-  p50: number;
-  p99: number;
-  count: number;
+interface Sample {
+  latencies: number[];
+  elapsedMs: number;
 }
 
-/** Runs `op` from `concurrency` loops for `seconds` after a warm-up (JIT, connections); per-call latency in ms. */
-async function measure(seconds: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<Run> {
+/** Runs `op` from `concurrency` loops for `ms`; per-call latency in ms. */
+async function sample(ms: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<Sample> {
   let i = 0;
-  const warmUntil = performance.now() + Math.min(2000, seconds * 300);
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < warmUntil) await op(i++);
-    }),
-  );
   const latencies: number[] = [];
-  const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
+  const deadline = started + ms;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
@@ -93,12 +85,17 @@ async function measure(seconds: number, concurrency: number, op: (i: number) => 
       }
     }),
   );
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
-  return { perSecond: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), count: latencies.length };
+  return { latencies, elapsedMs: performance.now() - started };
 }
 
+function summarise(samples: Sample[]) {
+  const latencies = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);
+  const elapsed = samples.reduce((sum, s) => sum + s.elapsedMs, 0) / 1000;
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
+  return { perSecond: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99) };
+}
+
+const ROUNDS = 5;
 const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
@@ -119,8 +116,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const pool = subjects(20_000);
 
   try {
-    console.error(`[limiter] ${seconds}s per contender, ${concurrency} concurrent calls, Redis ${config.redis.url}`);
-    const ours = await measure(seconds, concurrency, async (i) => {
+    console.error(
+      `[limiter] ${seconds}s per contender in ${ROUNDS} interleaved rounds, ${concurrency} concurrent calls, ` +
+        `Redis ${config.redis.url}`,
+    );
+    const ours = async (i: number) => {
       const s = pool[i % pool.length];
       const rules = applicableRules(policy, {
         accountId: s.account,
@@ -130,10 +130,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         route: '/v1/items',
       });
       await limiter.check(s.account, rules, randomUUID());
-    });
-    console.error(
-      `[limiter] ours: ${Math.round(ours.perSecond)}/s p50 ${round(ours.p50)} ms p99 ${round(ours.p99)} ms`,
-    );
+    };
 
     const rlfClient = new Redis(config.redis.url, { enableOfflineQueue: true });
     const rlf = POLICY.rules.flatMap((rule) =>
@@ -147,29 +144,43 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
           }),
       ),
     );
-    const theirs = await measure(seconds, concurrency, async (i) => {
+    const theirs = async (i: number) => {
       const s = pool[i % pool.length];
       const keys = [s.token, s.token, s.account, s.account, s.ip, s.ip];
       // Six checks, as the policy needs; each limiter is its own round trip and a rejection does not undo the others.
       await Promise.all(rlf.map((l, j) => l.consume(keys[j]).catch((r: RateLimiterRes | Error) => r)));
-    });
-    console.error(`[limiter] rate-limiter-flexible: ${Math.round(theirs.perSecond)}/s p99 ${round(theirs.p99)} ms`);
+    };
 
     const rawClient = new Redis(config.redis.url);
     const sha = (await rawClient.script('LOAD', 'return 1')) as string;
-    const ceiling = await measure(seconds, concurrency, (i) => rawClient.evalsha(sha, 1, `${prefix}ceiling:${i % 64}`));
+    const raw = (i: number) => rawClient.evalsha(sha, 1, `${prefix}ceiling:${i % 64}`);
+
+    // Warm-up (JIT, connections, scripts), then rounds that alternate the contenders, so a change of load on a
+    // shared machine affects all three alike.
+    for (const op of [ours, theirs, raw]) await sample(Math.min(2000, seconds * 300), concurrency, op);
+    const samples: Sample[][] = [[], [], []];
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [k, op] of [ours, theirs, raw].entries()) {
+        samples[k].push(await sample((seconds * 1000) / ROUNDS, concurrency, op));
+      }
+    }
+    const [mine, rlfRun, ceiling] = samples.map(summarise);
+    console.error(
+      `[limiter] ours: ${Math.round(mine.perSecond)}/s p50 ${round(mine.p50)} ms p99 ${round(mine.p99)} ms`,
+    );
+    console.error(`[limiter] rate-limiter-flexible: ${Math.round(rlfRun.perSecond)}/s p99 ${round(rlfRun.p99)} ms`);
     console.error(`[limiter] EVALSHA ceiling: ${Math.round(ceiling.perSecond)}/s`);
     await rlfClient.quit();
     await rawClient.quit();
 
     return {
-      decisions_per_s: Math.round(ours.perSecond),
-      p50_ms: round(ours.p50),
-      p99_ms: round(ours.p99),
-      rlf_decisions_per_s: Math.round(theirs.perSecond),
-      ratio_vs_rlf: round(ours.perSecond / theirs.perSecond, 2),
+      decisions_per_s: Math.round(mine.perSecond),
+      p50_ms: round(mine.p50),
+      p99_ms: round(mine.p99),
+      rlf_decisions_per_s: Math.round(rlfRun.perSecond),
+      ratio_vs_rlf: round(mine.perSecond / rlfRun.perSecond, 2),
       evalsha_ceiling_per_s: Math.round(ceiling.perSecond),
-      share_of_ceiling: round(ours.perSecond / ceiling.perSecond, 2),
+      share_of_ceiling: round(mine.perSecond / ceiling.perSecond, 2),
       concurrency,
       seconds,
     };

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@usageguard/config';
+import { evaluateWindow } from '@usageguard/domain';
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LIMITER_LUA } from './limiter.lua';
@@ -125,7 +126,7 @@ export class LimiterScriptRepository implements OnModuleInit {
       if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
       reply = (await this.connection.eval(LIMITER_LUA, keys.length, ...keys, ...args)) as number[];
     }
-    return parseReply(reply, request.rules.length);
+    return parseReply(reply, request);
   }
 
   /** Ends concurrency leases (request finished, aborted or timed out); keys of one account share a slot. */
@@ -141,25 +142,35 @@ export class LimiterScriptRepository implements OnModuleInit {
   }
 }
 
-function parseReply(reply: number[], count: number): ScriptResult {
+/**
+ * Turns the script's reply into per-rule results. The script returns, per window, the state it judged the request
+ * on; remaining, reset and Retry-After come from window-math.ts applied to that state, so the maths lives in one
+ * place and the figures agree with the script's decision by construction.
+ */
+function parseReply(reply: number[], request: ScriptRequest): ScriptResult {
+  const nowMs = reply[2];
   let p = 3;
-  const rules: ScriptRuleResult[] = [];
-  for (let i = 0; i < count; i++) {
-    const [allowed, windowDenied, ccDenied, ccRemaining, retry, windowCount] = reply.slice(p, p + 6);
-    p += 6;
+  const rules: ScriptRuleResult[] = request.rules.map((rule) => {
+    const [allowed, windowDenied, ccDenied, ccRemaining, windowCount] = reply.slice(p, p + 5);
+    p += 5;
+    const cost = request.mode === 'peek' ? 0 : rule.cost;
+    let retryAfterMs = ccDenied === 1 ? 1000 : 0;
     const windows: ScriptRuleResult['windows'] = [];
     for (let j = 0; j < windowCount; j++) {
-      windows.push({ remaining: reply[p], resetAtMs: reply[p + 1] });
-      p += 2;
+      const state = { bucket: reply[p], cur: reply[p + 1], prev: reply[p + 2] };
+      p += 3;
+      const verdict = evaluateWindow(rule.windows[j], state, nowMs, cost);
+      if (!verdict.allowed) retryAfterMs = Math.max(retryAfterMs, verdict.retryAfterMs);
+      windows.push({ remaining: verdict.remaining, resetAtMs: verdict.resetAtMs });
     }
-    rules.push({
+    return {
       allowed: allowed === 1,
       windowDenied: windowDenied === 1,
       concurrencyDenied: ccDenied === 1,
       concurrencyRemaining: ccRemaining < 0 ? null : ccRemaining,
-      retryAfterMs: retry,
+      retryAfterMs: allowed === 1 ? 0 : retryAfterMs,
       windows,
-    });
-  }
-  return { allowed: reply[0] === 1, deciding: reply[1] - 1, nowMs: reply[2], rules };
+    };
+  });
+  return { allowed: reply[0] === 1, deciding: reply[1] - 1, nowMs, rules };
 }

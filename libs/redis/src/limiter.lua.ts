@@ -11,10 +11,12 @@
  *   then per rule: cost, shadow, countLimited, concurrency (0: none), window count, then per window: limit, seconds,
  *   aligned, and the three field names.
  * Reply: allowed, deciding rule (1-based, 0 none), now ms, then per rule: allowed, window denied, concurrency denied,
- *   concurrency remaining (-1: none), retry ms, window count, then per window: remaining, reset at ms.
+ *   concurrency remaining (-1: none), window count, then per window the state the request was judged on (bucket,
+ *   current, previous). Remaining, reset and Retry-After are derived from that state by window-math.ts on the edge:
+ *   the script computes only what the decision needs, with the same estimate, in the same floating-point order.
  *
  * Written for speed in Redis's Lua 5.1: flat arrays indexed by window number instead of a table per window (no
- * rehashing), no string building, no closures.
+ * rehashing), no string building, no closures, and writes limited to the fields that changed.
  */
 export const LIMITER_LUA = `
 local peek = ARGV[1] == 'p'
@@ -26,42 +28,36 @@ end
 local leaseId = ARGV[3]
 local leaseMs = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
-local floor, ceil = math.floor, math.ceil
+local floor = math.floor
 local p = 6
 local deciding = 0
--- per rule
-local rCost, rShadow, rCount, rCc, rNw, rFirst = {}, {}, {}, {}, {}, {}
-local rAllowed, rWDenied, rCDenied, rCRem, rRetry = {}, {}, {}, {}, {}
--- per window (global index k)
-local wFb, wFc, wFp, wBucket, wCur, wPrev, wRem, wReset, wMoved, wExp = {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
-local k = 0
+-- Few tables: each one costs an allocation and rehashes as it grows, which dominates a script this size.
+local out = { 0, 0, now }
+local R = {} -- per rule, stride 5: allowed, countLimited, concurrency, moved, expireAt
+local A = {} -- per rule: HSET arguments of an admitted request
+local fields = {}
 
 for i = 1, n do
   local cost = tonumber(ARGV[p])
   if peek then cost = 0 end
-  local nw = tonumber(ARGV[p + 4])
+  local shadow = ARGV[p + 1] == '1'
+  local countLimited = ARGV[p + 2] == '1'
   local cc = tonumber(ARGV[p + 3])
-  rCost[i] = cost
-  rShadow[i] = ARGV[p + 1] == '1'
-  rCount[i] = ARGV[p + 2] == '1'
-  rCc[i] = cc
-  rNw[i] = nw
-  rFirst[i] = k + 1
+  local nw = tonumber(ARGV[p + 4])
   p = p + 5
-  local allowed, wDenied, retry = true, false, 0
+  local base = #out
+  out[base + 1], out[base + 2], out[base + 3], out[base + 4], out[base + 5] = 0, 0, 0, -1, nw
+  local allowed, wDenied, moved, expireAt = true, false, false, 0
+  local args, a = {}, 0
   if nw > 0 then
-    local fields = {}
     for j = 1, nw do
       local q = p + (j - 1) * 6
-      fields[3 * j - 2] = ARGV[q + 3]
-      fields[3 * j - 1] = ARGV[q + 4]
-      fields[3 * j] = ARGV[q + 5]
+      fields[3 * j - 2], fields[3 * j - 1], fields[3 * j] = ARGV[q + 3], ARGV[q + 4], ARGV[q + 5]
     end
-    local vals = redis.call('HMGET', KEYS[2 * i - 1], unpack(fields))
+    local vals = redis.call('HMGET', KEYS[2 * i - 1], unpack(fields, 1, 3 * nw))
     for j = 1, nw do
-      k = k + 1
       local limit, T, aligned = tonumber(ARGV[p]), tonumber(ARGV[p + 1]) * 1000, ARGV[p + 2] == '1'
-      wFb[k], wFc[k], wFp[k] = ARGV[p + 3], ARGV[p + 4], ARGV[p + 5]
+      local fb, fc, fp = ARGV[p + 3], ARGV[p + 4], ARGV[p + 5]
       p = p + 6
       local bucket = floor(now / T)
       local sb = tonumber(vals[3 * j - 2])
@@ -79,78 +75,59 @@ for i = 1, n do
       if elapsed < 0 then elapsed = 0 elseif elapsed > T then elapsed = T end
       local used = cur
       if not aligned then used = prev * (T - elapsed) / T + cur end
-      local ok = used + cost <= limit
-      local after, newCur = used, cur
-      if ok then
-        after = used + cost
-        newCur = cur + cost
-      end
-      local remaining = floor(limit - after + 1e-9)
-      if remaining < 0 then remaining = 0 end
-      local reset = now
-      if aligned then reset = (bucket + 1) * T
-      elseif newCur > 0 then reset = (bucket + 2) * T
-      elseif prev > 0 then reset = (bucket + 1) * T end
-      if not ok then
-        local wait
-        if cost > limit then wait = T
-        elseif aligned then wait = T - elapsed
-        elseif cur + cost <= limit then
-          wait = ceil(T - elapsed - (limit - cur - cost) * T / prev)
-        else
-          local into = 0
-          if cur > 0 then into = T - (limit - cost) * T / cur end
-          if into < 0 then into = 0 end
-          wait = ceil(T - elapsed + into)
-        end
-        if wait < 1 then wait = 1 end
+      if used + cost > limit then
         allowed = false
         wDenied = true
-        if wait > retry then retry = wait end
       end
-      wBucket[k], wCur[k], wPrev[k], wRem[k], wReset[k] = bucket, cur, prev, remaining, reset
-      wMoved[k] = sb ~= bucket
-      if aligned then wExp[k] = (bucket + 1) * T else wExp[k] = (bucket + 2) * T end
+      local o = #out
+      out[o + 1], out[o + 2], out[o + 3] = bucket, cur, prev
+      -- Only what changes is written: within a bucket, the count alone (number-to-string conversion is dear).
+      args[a + 1], args[a + 2] = fc, cur + cost
+      a = a + 2
+      if sb ~= bucket then
+        args[a + 1], args[a + 2], args[a + 3], args[a + 4] = fb, bucket, fp, prev
+        a = a + 4
+        moved = true
+      end
+      local e = (bucket + 2) * T
+      if aligned then e = (bucket + 1) * T end
+      if e > expireAt then expireAt = e end
     end
   end
-  local cDenied, cRem = false, -1
+  local cDenied = false
   if cc > 0 then
     local lk = KEYS[2 * i]
     redis.call('ZREMRANGEBYSCORE', lk, '-inf', now)
     local held = redis.call('ZCARD', lk)
     if held >= cc then
-      cDenied, cRem, allowed = true, 0, false
-      if retry < 1000 then retry = 1000 end
+      cDenied, allowed = true, false
+      out[base + 4] = 0
     elseif peek then
-      cRem = cc - held
+      out[base + 4] = cc - held
     else
-      cRem = cc - held - 1
+      out[base + 4] = cc - held - 1
     end
   end
-  rAllowed[i], rWDenied[i], rCDenied[i], rCRem[i], rRetry[i] = allowed, wDenied, cDenied, cRem, retry
-  if not allowed and not rShadow[i] and deciding == 0 then deciding = i end
+  out[base + 1] = allowed and 1 or 0
+  out[base + 2] = wDenied and 1 or 0
+  out[base + 3] = cDenied and 1 or 0
+  local r = 5 * (i - 1)
+  R[r + 1], R[r + 2], R[r + 3], R[r + 4], R[r + 5] = allowed, countLimited, cc, moved, expireAt
+  A[i] = args
+  if not allowed and not shadow and deciding == 0 then deciding = i end
 end
 
 if not peek then
   for i = 1, n do
-    local consume = (deciding == 0 and rAllowed[i]) or (deciding ~= 0 and rCount[i])
-    if consume then
-      local nw = rNw[i]
-      if nw > 0 then
-        local args, expireAt, moved, cost, first = {}, 0, false, rCost[i], rFirst[i]
-        for j = 0, nw - 1 do
-          local w = first + j
-          args[6 * j + 1], args[6 * j + 2] = wFb[w], wBucket[w]
-          args[6 * j + 3], args[6 * j + 4] = wFc[w], wCur[w] + cost
-          args[6 * j + 5], args[6 * j + 6] = wFp[w], wPrev[w]
-          if wExp[w] > expireAt then expireAt = wExp[w] end
-          if wMoved[w] then moved = true end
-        end
+    local r = 5 * (i - 1)
+    if (deciding == 0 and R[r + 1]) or (deciding ~= 0 and R[r + 2]) then
+      local args = A[i]
+      if #args > 0 then
         redis.call('HSET', KEYS[2 * i - 1], unpack(args))
         -- The expiry is absolute (the end of the last bucket that still matters), so it only moves with a bucket.
-        if moved then redis.call('PEXPIREAT', KEYS[2 * i - 1], expireAt + 1000) end
+        if R[r + 4] then redis.call('PEXPIREAT', KEYS[2 * i - 1], R[r + 5] + 1000) end
       end
-      if deciding == 0 and rCc[i] > 0 then
+      if deciding == 0 and R[r + 3] > 0 then
         redis.call('ZADD', KEYS[2 * i], now + leaseMs, leaseId)
         redis.call('PEXPIRE', KEYS[2 * i], leaseMs + 1000)
       end
@@ -158,21 +135,7 @@ if not peek then
   end
 end
 
-local out = { deciding == 0 and 1 or 0, deciding, now }
-local o = 3
-for i = 1, n do
-  out[o + 1] = rAllowed[i] and 1 or 0
-  out[o + 2] = rWDenied[i] and 1 or 0
-  out[o + 3] = rCDenied[i] and 1 or 0
-  out[o + 4] = rCRem[i]
-  out[o + 5] = rRetry[i]
-  out[o + 6] = rNw[i]
-  o = o + 6
-  for w = rFirst[i], rFirst[i] + rNw[i] - 1 do
-    out[o + 1] = wRem[w]
-    out[o + 2] = wReset[w]
-    o = o + 2
-  end
-end
+out[1] = deciding == 0 and 1 or 0
+out[2] = deciding
 return out
 `;
