@@ -1,7 +1,8 @@
 import type { LimitWindow } from './policy';
 
 /**
- * The counting algorithm, as pure functions (the Lua script in libs/redis mirrors them line for line; the local
+ * The counting algorithm, as pure functions (the Lua script in libs/redis decides with the same estimate, and the
+ * edge derives remaining, reset and Retry-After from the state it returns with these functions; the local
  * budget used while Redis is down runs these directly). docs/limiter.md explains the choice.
  *
  * Sliding windows use a sliding-window counter: two adjacent fixed buckets of the window's length, the previous one
