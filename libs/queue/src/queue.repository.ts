@@ -38,6 +38,9 @@ export class QueueRepository implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly queues = new Map<QueueName, Queue>();
   private readonly workers: Worker[] = [];
   private readonly events = new Map<QueueName, QueueEvents>();
+  /** Schedulers this process registered, so they can be registered again when Redis lost them. */
+  private readonly schedules = new Map<string, () => Promise<void>>();
+  private scheduleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -49,6 +52,10 @@ export class QueueRepository implements OnApplicationBootstrap, OnModuleDestroy 
     // BullMQ workers block on Redis; they need a connection that retries forever rather than failing commands.
     this.connection = new Redis(config.redis.url, { maxRetriesPerRequest: null, enableReadyCheck: false });
     this.connection.on('error', () => undefined);
+    // Redis here keeps nothing on disk: a restart forgets BullMQ's schedulers, and nothing else would bring back the
+    // analyzer's cycles or the enforcer's reconcile. Register them again after every reconnect, and every minute in
+    // case the data went without the connection (a FLUSHALL).
+    this.connection.on('ready', () => void this.reschedule());
     this.prefix = `${config.redis.prefix}bull`;
   }
 
@@ -111,7 +118,20 @@ export class QueueRepository implements OnApplicationBootstrap, OnModuleDestroy 
     payload: JobPayload<Q, J>,
     everyMs: number,
   ): Promise<void> {
-    await this.queue(queue).upsertJobScheduler(`${name}:every`, { every: everyMs }, { name, data: payload });
+    const register = async () => {
+      await this.queue(queue).upsertJobScheduler(`${name}:every`, { every: everyMs }, { name, data: payload });
+    };
+    this.schedules.set(`${queue}/${name}`, register);
+    await register();
+    this.scheduleTimer ??= setInterval(() => void this.reschedule(), 60_000).unref();
+  }
+
+  private async reschedule(): Promise<void> {
+    for (const [key, register] of this.schedules) {
+      await register().catch((error: Error) =>
+        this.logger.warn(`could not register scheduler ${key}: ${error.message}`),
+      );
+    }
   }
 
   onApplicationBootstrap(): void {
@@ -164,6 +184,8 @@ export class QueueRepository implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   async onModuleDestroy(): Promise<void> {
+    clearInterval(this.scheduleTimer);
+    this.schedules.clear();
     await Promise.allSettled(this.workers.map((w) => w.close()));
     await Promise.allSettled([...this.events.values()].map((e) => e.close()));
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
