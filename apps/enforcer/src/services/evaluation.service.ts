@@ -5,7 +5,7 @@ import { countOffences, decideEnforcement, isEscalation, type LadderDecision } f
 import { NotFoundError } from '@usageguard/observability';
 import { SYSTEM_ACTOR, writeAudit } from './audit.writer';
 import { type RestrictionSummary, summarize } from './restriction.mapper';
-import { RestrictionService } from './restriction.service';
+import { type EmailAccount, RestrictionService } from './restriction.service';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,7 +28,7 @@ export class EvaluationService {
       throw new Error(`flag ${flagId} is at v${flag.version}, job is for v${flagVersion}`);
     if (flag.status !== 'OPEN') return summarize('skipped', null, 'none', `flag is ${flag.status}`);
 
-    const { decision, current } = await this.decide(flag);
+    const { decision, current, recipients } = await this.decide(flag);
     if (current && !isEscalation(current, decision)) {
       // Same rung as before (a retry, or a re-scored flag): make sure the edge and the jobs match Postgres.
       return summarize('unchanged', current, await this.restrictions.sync(current));
@@ -39,6 +39,7 @@ export class EvaluationService {
       actor: SYSTEM_ACTOR,
       replacesPendingId: current?.status === 'PENDING_APPROVAL' ? current.id : null,
       flag,
+      recipients,
     });
   }
 
@@ -107,11 +108,14 @@ export class EvaluationService {
     });
   }
 
-  private async decide(flag: Flag): Promise<{ decision: LadderDecision; current: Restriction | null }> {
+  /** Everything the ladder needs, read at once (and the email recipients, so apply need not read them again). */
+  private async decide(
+    flag: Flag,
+  ): Promise<{ decision: LadderDecision; current: Restriction | null; recipients: EmailAccount }> {
     const now = new Date();
     // The widest window a plan may set; the plan's own window is applied by countOffences.
     const since = new Date(now.getTime() - 365 * 86_400_000);
-    const [account, past, current] = await Promise.all([
+    const [account, past, current, recipients] = await Promise.all([
       this.prisma.account.findUniqueOrThrow({
         where: { id: flag.accountId },
         include: { plan: { select: { key: true, enforcementConfig: true, limitStatusCode: true } } },
@@ -121,6 +125,7 @@ export class EvaluationService {
         select: { id: true, flagId: true, status: true, createdAt: true, flag: { select: { status: true } } },
       }),
       this.latestOfFlag(flag.id, ['ACTIVE', 'PENDING_APPROVAL']),
+      this.restrictions.emailAccount(this.prisma, flag.accountId),
     ]);
     const config = RestrictionService.configOf(account.plan);
     const decision = decideEnforcement({
@@ -133,7 +138,7 @@ export class EvaluationService {
       allowlisted: account.allowlisted,
       planStatusCode: account.plan.limitStatusCode,
     });
-    return { decision, current };
+    return { decision, current, recipients };
   }
 
   private latestOfFlag(flagId: string, statuses: Restriction['status'][]): Promise<Restriction | null> {

@@ -18,7 +18,7 @@ import { isEdgeRestriction, type RestrictionSummary, scopeName, summarize, toRec
 
 type Tx = Prisma.TransactionClient;
 
-interface EmailAccount {
+export interface EmailAccount {
   id: string;
   name: string;
   contacts: { email: string }[];
@@ -44,6 +44,8 @@ export interface NewRestriction {
   replacesPendingId?: string | null;
   /** The flag behind it, when the caller has it already (its evidence goes into the email). */
   flag?: Flag | null;
+  /** The account as its emails need it, when the caller read it already (see emailAccount). */
+  recipients?: EmailAccount;
 }
 
 /**
@@ -67,7 +69,7 @@ export class RestrictionService {
   async apply(input: NewRestriction): Promise<RestrictionSummary> {
     const now = new Date();
     // Who gets the email is read before the transaction: it need not be locked, and the transaction stays short.
-    const account = await this.emailAccount(this.prisma, input.accountId);
+    const account = input.recipients ?? (await this.emailAccount(this.prisma, input.accountId));
     const { restriction, notifications } = await this.transaction(async (tx) => {
       await this.lockAccount(tx, input.accountId);
       const notifications: string[] = [];
@@ -304,7 +306,7 @@ export class RestrictionService {
   }
 
   /** The account as its emails need it: name, notification contacts, the plan's support addresses. */
-  private async emailAccount(client: Tx, accountId: string): Promise<EmailAccount> {
+  async emailAccount(client: Tx, accountId: string): Promise<EmailAccount> {
     const account = await client.account.findUnique({
       where: { id: accountId },
       select: {
