@@ -109,6 +109,20 @@ describe('dashboard actions and pages, with the real enforcer', () => {
     expect(again.status).toBe(409);
   });
 
+  it('approves a flag: the enforcer restricts the account on the ladder’s rung', async () => {
+    const flag = await h.prisma.flag.findFirstOrThrow({ where: { kind: 'ERROR_STORM' } });
+    const response = await api(h.url, 'POST', `/api/flags/${flag.id}/review`, operator, {
+      decision: 'approve',
+      reason: 'confirmed: their retry loop hammers us',
+    });
+    expect(response.status).toBe(200);
+    expect(await h.prisma.flag.findUniqueOrThrow({ where: { id: flag.id } })).toMatchObject({
+      reviewedBy: h.users.OPERATOR.id,
+    });
+    const restriction = await h.prisma.restriction.findFirstOrThrow({ where: { flagId: flag.id } });
+    expect(restriction.status).toBe('ACTIVE');
+  });
+
   it('approves a burst notice once, audited', async () => {
     const path = `/api/burst-notices/${world.burstNoticeId}/review`;
     const list = await api(h.url, 'GET', '/api/burst-notices', viewer);

@@ -15,6 +15,7 @@ interface Flag {
   firstSeenAt: string;
   lastSeenAt: string;
   reviewNote: string | null;
+  reviewedBy: string | null;
 }
 interface Restriction {
   id: string;
@@ -369,14 +370,17 @@ export function AccountPage({ id, user }: { id: string; user: User }) {
                     {' '}
                     score {flag.score.toFixed(1)} · first seen {ago(flag.firstSeenAt)} · last {ago(flag.lastSeenAt)}
                   </span>
+                  {flag.status === 'OPEN' && flag.reviewedBy && <Badge value="APPROVED" />}
                   {operator && flag.status === 'OPEN' && (
                     <span className="flag-actions">
-                      <button
-                        className="btn btn-sm btn-danger"
-                        onClick={(e) => (e.preventDefault(), reviewFlag(flag, 'approve'))}
-                      >
-                        Approve
-                      </button>
+                      {!flag.reviewedBy && (
+                        <button
+                          className="btn btn-sm btn-danger"
+                          onClick={(e) => (e.preventDefault(), reviewFlag(flag, 'approve'))}
+                        >
+                          Approve
+                        </button>
+                      )}
                       <button className="btn btn-sm" onClick={(e) => (e.preventDefault(), reviewFlag(flag, 'dismiss'))}>
                         Dismiss
                       </button>
