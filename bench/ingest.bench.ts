@@ -1,16 +1,24 @@
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { loadConfig } from '@usageguard/config';
 import { decodeRequestLogEvent, type RequestLogEvent } from '@usageguard/contracts';
-import { RequestLogProducer, toRequestLogMessage } from '@usageguard/kafka';
+import {
+  KafkaRepository,
+  RequestLogProducer,
+  type RequestLogProducerStats,
+  toRequestLogMessage,
+} from '@usageguard/kafka';
 import { createTestEnvironment, sleep } from '@usageguard/testing';
-import { RequestLogConsumer } from '../apps/ingest/src/consumers/request-log.consumer';
-import { IngestMetrics } from '../apps/ingest/src/services/ingest-metrics.service';
-import { RequestLogStore, toRequestLogRow } from '../apps/ingest/src/services/request-log-store.service';
-import { deleteTestTopics, startIngestApp } from '../test/integration/ingest/ingest-harness';
+import type * as ConsumerModule from '../apps/ingest/src/consumers/request-log.consumer';
+import type * as MetricsModule from '../apps/ingest/src/services/ingest-metrics.service';
+import type * as StoreModule from '../apps/ingest/src/services/request-log-store.service';
+import type * as HarnessModule from '../test/integration/ingest/ingest-harness';
 
 /**
  * `npm run bench -- ingest [--events N] [--naive M]`: N events (default 1,000,000) through the edge's producer
- * (RequestLogProducer.enqueue) into Kafka, consumed by the ingest consumer group into ClickHouse (chDB), until all
- * are visible in the per-minute rollups; lost and duplicated are counted from what ClickHouse holds. Then the naive
- * peer: the same topic → ClickHouse path with one insert per message, on M events (default 5,000).
+ * (RequestLogProducer.enqueue, in a worker thread as an edge is another process) into Kafka, consumed by the ingest
+ * consumer group into ClickHouse (chDB) in this thread, until all are visible in the per-minute rollups; lost and
+ * duplicated are counted from what ClickHouse holds. Then the naive peer: the same topic → ClickHouse path with one
+ * insert per message, on M events (default 5,000).
  */
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const option = (name: string, fallback: number) => {
@@ -20,6 +28,17 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const total = option('events', 1_000_000);
   const naiveTotal = option('naive', 5_000);
 
+  // Loaded here, not at the top: the producer worker loads this file too, and must not load chDB (a native library
+  // that crashes when a second thread of the process loads it).
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { RequestLogConsumer } = require('../apps/ingest/src/consumers/request-log.consumer') as typeof ConsumerModule;
+  const { IngestMetrics } = require('../apps/ingest/src/services/ingest-metrics.service') as typeof MetricsModule;
+  const { RequestLogStore, toRequestLogRow } =
+    require('../apps/ingest/src/services/request-log-store.service') as typeof StoreModule;
+  const { deleteTestTopics, startIngestApp } =
+    require('../test/integration/ingest/ingest-harness') as typeof HarnessModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+
   let peakRss = 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const env = await createTestEnvironment({ database: true });
@@ -28,7 +47,6 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const { clickhouse, kafka } = ingest;
     const db = clickhouse.database;
     await kafka.ensureTopics();
-    const producer = ingest.app.get(RequestLogProducer);
     const consumer = ingest.app.get(RequestLogConsumer);
     const rollupRequests = async (prefix: string) =>
       Number(
@@ -45,27 +63,35 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const started = performance.now();
     const consuming = consumer.start();
     let producedAt = 0;
-    const producing = (async () => {
-      const room = 80_000; // stay under the producer's bound: a benchmark that sheds would count them as lost
-      for (let i = 0; i < total; i++) {
-        if ((i & 1023) === 0) {
-          while (producer.stats().queued + producer.stats().inFlight > room) await sleep(2);
+    let produced = 0;
+    let producerStats: RequestLogProducerStats | undefined;
+    const worker = new Worker(__filename, { workerData: { role: 'ingest-producer', env: env.env, total } });
+    let producerFailed: Error | undefined;
+    const producing = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: { sent: number; stats?: RequestLogProducerStats }) => {
+        produced = m.sent;
+        if (m.stats) {
+          producerStats = m.stats;
+          producedAt = performance.now();
+          resolve();
         }
-        producer.enqueue(benchEvent(i, 'acct-'));
-      }
-      await producer.flush();
-      producedAt = performance.now();
-    })();
+      });
+      const fail = (error: Error) => {
+        producerFailed = error;
+        reject(error);
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => (code === 0 ? resolve() : fail(new Error(`producer worker exited ${code}`))));
+    });
     await consuming;
     let visible = 0;
     let lastReport = 0;
-    while (visible < total) {
+    while (visible < total && !producerFailed) {
       await sleep(100);
       visible = await rollupRequests('acct-');
       if (performance.now() - lastReport > 2_000) {
         lastReport = performance.now();
-        const s = producer.stats();
-        process.stderr.write(`  ${visible.toLocaleString('en')} visible, ${s.sent.toLocaleString('en')} produced\n`);
+        process.stderr.write(`  ${visible.toLocaleString('en')} visible, ${produced.toLocaleString('en')} produced\n`);
       }
       if (producedAt > 0 && performance.now() - producedAt > 120_000) break; // stuck: report what is missing
     }
@@ -80,7 +106,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const flushSeconds = (await ingest.app.get(IngestMetrics).flushSeconds.get()).values.find((v) =>
       v.metricName?.endsWith('_sum'),
     )?.value;
-    const stats = producer.stats();
+    const stats = producerStats ?? { shed: Number.NaN, sendErrors: Number.NaN };
 
     // --- the naive peer: one insert per message -----------------------------------------------------------------
     process.stderr.write(`naive: ${naiveTotal.toLocaleString('en')} events, one insert each…\n`);
@@ -121,6 +147,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       lost: total - distinct,
       duplicated: rows - distinct,
       shed: stats.shed,
+      producer_send_errors: stats.sendErrors,
       peak_rss_mb: Math.round(peakRss / 1024 / 1024),
       naive_events: naiveTotal,
       naive_events_per_s: naivePerSecond,
@@ -155,4 +182,29 @@ function benchEvent(i: number, accountPrefix: string): RequestLogEvent {
     decision: i % 50 === 0 ? 'limited' : 'allowed',
     requestId: `req-${i}`,
   };
+}
+
+/** The producer side of the run, in its own thread: the edge's RequestLogProducer, fed as fast as it accepts. */
+async function producerWorker(data: { env: Record<string, string>; total: number }): Promise<void> {
+  const kafka = new KafkaRepository(loadConfig(data.env));
+  const producer = new RequestLogProducer(kafka);
+  const room = 80_000; // stay under the producer's bound: a benchmark that sheds would count them as lost
+  for (let i = 0; i < data.total; i++) {
+    if ((i & 1023) === 0) {
+      while (producer.stats().queued + producer.stats().inFlight > room) await sleep(1);
+      if ((i & 16383) === 0) parentPort!.postMessage({ sent: producer.stats().sent });
+    }
+    producer.enqueue(benchEvent(i, 'acct-'));
+  }
+  await producer.flush();
+  parentPort!.postMessage({ sent: producer.stats().sent, stats: producer.stats() });
+  await producer.onModuleDestroy();
+  await kafka.onModuleDestroy();
+}
+
+if (!isMainThread && (workerData as { role?: string } | null)?.role === 'ingest-producer') {
+  producerWorker(workerData as { env: Record<string, string>; total: number }).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
 }
