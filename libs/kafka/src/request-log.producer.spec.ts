@@ -67,6 +67,19 @@ describe('RequestLogProducer', () => {
     expect(producer.stats()).toMatchObject({ queued: 0, inFlight: 0, sent: 10, shed: 0, failed: 0 });
   });
 
+  it('keeps every produce request under the byte bound, even when one account (one partition) sends everything', async () => {
+    const { fake, producer } = setup({ batchSize: 1_000, maxRequestBytes: 10_000 });
+    const hot = (i: number) => ({ ...event(i), accountId: 'acct-hot' });
+    for (let i = 0; i < 300; i++) producer.enqueue(hot(i));
+    await producer.flush();
+    await producer.send(Array.from({ length: 300 }, (_, i) => hot(1_000 + i)));
+    const sizes = fake.records.map((r) => r.messages.reduce((sum, m) => sum + String(m.value).length + 72, 0));
+    expect(fake.records.length).toBeGreaterThan(10);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(10_000);
+    expect(fake.messages).toHaveLength(600);
+    expect(producer.stats()).toMatchObject({ sent: 300, queued: 0 });
+  });
+
   it('sheds the newest events beyond the bound and counts them, without throwing or blocking', async () => {
     const { fake, producer } = setup({ maxQueued: 5, batchSize: 100 });
     let release!: () => void;

@@ -20,6 +20,12 @@ export interface RequestLogProducerOptions {
   maxQueued: number;
   /** Most events in one produce request. */
   batchSize: number;
+  /**
+   * Most bytes in one produce request. The broker refuses a partition's record batch above message.max.bytes (1 MiB
+   * by default), and kafkajs puts all of a request's messages for one partition in one batch: with one hot account
+   * (one key, one partition) a request by count alone could exceed it and be refused forever.
+   */
+  maxRequestBytes: number;
   /** How long a partial batch waits for company before it is sent. */
   lingerMs: number;
   /** Back-off bounds after a failed send; the batch is retried until it is delivered or the producer shuts down. */
@@ -32,6 +38,7 @@ export interface RequestLogProducerOptions {
 export const DEFAULT_REQUEST_LOG_PRODUCER_OPTIONS: RequestLogProducerOptions = {
   maxQueued: 100_000,
   batchSize: 10_000,
+  maxRequestBytes: 900_000,
   lingerMs: 20,
   retryMinMs: 100,
   retryMaxMs: 5_000,
@@ -60,6 +67,10 @@ export interface RequestLogProducerStats {
 export function toRequestLogMessage(event: RequestLogEvent): Message {
   return { key: event.accountId, value: JSON.stringify(event), headers: { 'event-version': String(event.v) } };
 }
+
+/** Bytes a message adds to a produce request (value, key, and record overhead). */
+const messageSize = (message: Message): number =>
+  Buffer.byteLength(message.value as string) + String(message.key ?? '').length + 64;
 
 /**
  * The edge's way to publish request log events. enqueue() is synchronous and O(1): it never waits for Kafka and
@@ -146,7 +157,20 @@ export class RequestLogProducer implements OnApplicationBootstrap, OnModuleDestr
   async send(events: readonly RequestLogEvent[]): Promise<void> {
     if (events.length === 0) return;
     await this.connect();
-    await this.producer.send({ topic: this.topic, acks: -1, messages: events.map(toRequestLogMessage) });
+    let messages: Message[] = [];
+    let bytes = 0;
+    for (const event of events) {
+      const message = toRequestLogMessage(event);
+      const size = messageSize(message);
+      if (messages.length > 0 && bytes + size > this.options.maxRequestBytes) {
+        await this.producer.send({ topic: this.topic, acks: -1, messages });
+        messages = [];
+        bytes = 0;
+      }
+      messages.push(message);
+      bytes += size;
+    }
+    await this.producer.send({ topic: this.topic, acks: -1, messages });
   }
 
   onApplicationBootstrap(): void {
@@ -196,21 +220,31 @@ export class RequestLogProducer implements OnApplicationBootstrap, OnModuleDestr
   private async drain(): Promise<void> {
     let backoff = this.options.retryMinMs;
     while (!this.stopped && this.queue.length - this.head > 0) {
-      const end = Math.min(this.queue.length, this.head + this.options.batchSize);
-      const batch = this.queue.slice(this.head, end);
-      this.head = end;
+      const batch: RequestLogEvent[] = [];
+      const messages: Message[] = [];
+      let bytes = 0;
+      while (this.head < this.queue.length && batch.length < this.options.batchSize) {
+        const event = this.queue[this.head];
+        let message: Message;
+        try {
+          message = toRequestLogMessage(event);
+        } catch (error) {
+          // Only a non-serialisable object (a cycle, a BigInt) gets here: type-checked callers cannot produce one.
+          this.failed++;
+          this.head++;
+          this.logger.error(`dropped an unserialisable event: ${String(error)}`);
+          continue;
+        }
+        const size = messageSize(message);
+        if (batch.length > 0 && bytes + size > this.options.maxRequestBytes) break;
+        batch.push(event);
+        messages.push(message);
+        bytes += size;
+        this.head++;
+      }
       this.compact();
       this.inFlight = batch.length;
-      let messages: Message[];
-      try {
-        messages = batch.map(toRequestLogMessage);
-      } catch (error) {
-        // Only a non-serialisable object (a cycle, a BigInt) gets here: type-checked callers cannot produce one.
-        this.failed += batch.length;
-        this.inFlight = 0;
-        this.logger.error(`dropped ${batch.length} unserialisable events: ${String(error)}`);
-        continue;
-      }
+      if (batch.length === 0) continue;
       try {
         await this.connect();
         await this.producer.send({ topic: this.topic, acks: -1, messages });

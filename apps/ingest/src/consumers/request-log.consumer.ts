@@ -252,20 +252,27 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
 
   private async sendDeadLetters(dead: { partition: number; message: KafkaMessage; reason: string }[]): Promise<void> {
     const at = new Date().toISOString();
-    await this.deadLetters!.send({
-      topic: this.deadLetterTopic,
-      acks: -1,
-      messages: dead.map(({ partition, message, reason }) => ({
-        key: message.key,
-        value: message.value,
-        headers: {
-          'dlq-reason': reason.slice(0, 2_000),
-          'dlq-source-topic': this.topic,
-          'dlq-source-partition': String(partition),
-          'dlq-source-offset': message.offset,
-          'dlq-at': at,
-        },
-      })),
-    });
+    const messages = dead.map(({ partition, message, reason }) => ({
+      key: message.key,
+      value: message.value,
+      headers: {
+        'dlq-reason': reason.slice(0, 2_000),
+        'dlq-source-topic': this.topic,
+        'dlq-source-partition': String(partition),
+        'dlq-source-offset': message.offset,
+        'dlq-at': at,
+      },
+    }));
+    // The dead-letter topic has one partition: keep each request under the broker's record-batch limit.
+    for (let start = 0; start < messages.length;) {
+      let bytes = 0;
+      let end = start;
+      while (end < messages.length && (end === start || bytes + (messages[end].value?.length ?? 0) < 800_000)) {
+        bytes += (messages[end].value?.length ?? 0) + 2_200;
+        end++;
+      }
+      await this.deadLetters!.send({ topic: this.deadLetterTopic, acks: -1, messages: messages.slice(start, end) });
+      start = end;
+    }
   }
 }
