@@ -104,21 +104,20 @@ export class LimiterScriptRepository implements OnModuleInit {
 
   async evaluate(request: ScriptRequest): Promise<ScriptResult> {
     const keys: string[] = [];
-    const args: (string | number)[] = [
+    const spec: (string | number)[] = [];
+    for (const rule of request.rules) {
+      keys.push(rule.key, rule.leaseKey);
+      spec.push(rule.cost, rule.shadow ? 1 : 0, rule.countLimited ? 1 : 0, rule.concurrency, rule.windows.length);
+      for (const w of rule.windows) spec.push(w.limit, w.seconds, w.aligned ? 1 : 0);
+    }
+    const args = [
       request.mode === 'peek' ? 'p' : 'c',
       request.nowMs ?? 0,
       request.leaseId,
       request.leaseMs,
       request.rules.length,
+      spec.join(' '),
     ];
-    for (const rule of request.rules) {
-      keys.push(rule.key, rule.leaseKey);
-      args.push(rule.cost, rule.shadow ? 1 : 0, rule.countLimited ? 1 : 0, rule.concurrency, rule.windows.length);
-      for (const w of rule.windows) {
-        const field = `${w.seconds}${w.aligned ? 'a' : 's'}`;
-        args.push(w.limit, w.seconds, w.aligned ? 1 : 0, `${field}:b`, `${field}:c`, `${field}:p`);
-      }
-    }
     let reply: number[];
     try {
       reply = (await this.connection.evalsha(this.sha, keys.length, ...keys, ...args)) as number[];

@@ -5,11 +5,10 @@
  * libs/domain/src/limiter/window-math.ts.
  *
  * KEYS: per rule i, KEYS[2i-1] = hash of window counters, KEYS[2i] = sorted set of concurrency leases.
- *   Window fields `<seconds><a|s>:b|c|p` = bucket index, current count, previous count (names sent by the caller, so
- *   the script builds no strings).
- * ARGV: mode ('c' check, 'p' peek: cost 0, no writes), now ms (0: Redis TIME), lease id, lease ms, rule count,
- *   then per rule: cost, shadow, countLimited, concurrency (0: none), window count, then per window: limit, seconds,
- *   aligned, and the three field names.
+ *   Window fields `<seconds><a|s>:b|c|p` = bucket index, current count, previous count.
+ * ARGV: mode ('c' check, 'p' peek: cost 0, no writes), now ms (0: Redis TIME), lease id, lease ms, rule count, and
+ *   the rules as one space-separated string: per rule cost, shadow, countLimited, concurrency (0: none), window
+ *   count, then per window limit, seconds, aligned (0/1).
  * Reply: allowed, deciding rule (1-based, 0 none), now ms, then per rule: allowed, window denied, concurrency denied,
  *   concurrency remaining (-1: none), window count, then per window the state the request was judged on (bucket,
  *   current, previous). Remaining, reset and Retry-After are derived from that state by window-math.ts on the edge:
@@ -29,7 +28,13 @@ local leaseId = ARGV[3]
 local leaseMs = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
 local floor = math.floor
-local p = 6
+-- The rules arrive as one string of numbers: one argument instead of dozens, which the client pays for per argument.
+local S, c = {}, 0
+for tok in string.gmatch(ARGV[6], '%S+') do
+  c = c + 1
+  S[c] = tok
+end
+local p = 1
 local deciding = 0
 -- Few tables: each one costs an allocation and rehashes as it grows, which dominates a script this size.
 local out = { 0, 0, now }
@@ -38,12 +43,12 @@ local A = {} -- per rule: HSET arguments of an admitted request
 local fields = {}
 
 for i = 1, n do
-  local cost = tonumber(ARGV[p])
+  local cost = tonumber(S[p])
   if peek then cost = 0 end
-  local shadow = ARGV[p + 1] == '1'
-  local countLimited = ARGV[p + 2] == '1'
-  local cc = tonumber(ARGV[p + 3])
-  local nw = tonumber(ARGV[p + 4])
+  local shadow = S[p + 1] == '1'
+  local countLimited = S[p + 2] == '1'
+  local cc = tonumber(S[p + 3])
+  local nw = tonumber(S[p + 4])
   p = p + 5
   local base = #out
   out[base + 1], out[base + 2], out[base + 3], out[base + 4], out[base + 5] = 0, 0, 0, -1, nw
@@ -51,14 +56,15 @@ for i = 1, n do
   local args, a = {}, 0
   if nw > 0 then
     for j = 1, nw do
-      local q = p + (j - 1) * 6
-      fields[3 * j - 2], fields[3 * j - 1], fields[3 * j] = ARGV[q + 3], ARGV[q + 4], ARGV[q + 5]
+      local q = p + (j - 1) * 3
+      local f = S[q + 1] .. (S[q + 2] == '1' and 'a:' or 's:')
+      fields[3 * j - 2], fields[3 * j - 1], fields[3 * j] = f .. 'b', f .. 'c', f .. 'p'
     end
     local vals = redis.call('HMGET', KEYS[2 * i - 1], unpack(fields, 1, 3 * nw))
     for j = 1, nw do
-      local limit, T, aligned = tonumber(ARGV[p]), tonumber(ARGV[p + 1]) * 1000, ARGV[p + 2] == '1'
-      local fb, fc, fp = ARGV[p + 3], ARGV[p + 4], ARGV[p + 5]
-      p = p + 6
+      local limit, T, aligned = tonumber(S[p]), tonumber(S[p + 1]) * 1000, S[p + 2] == '1'
+      local fb, fc, fp = fields[3 * j - 2], fields[3 * j - 1], fields[3 * j]
+      p = p + 3
       local bucket = floor(now / T)
       local sb = tonumber(vals[3 * j - 2])
       local cur, prev = 0, 0
