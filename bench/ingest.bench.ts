@@ -59,16 +59,19 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       );
 
     // --- the batched pipeline -------------------------------------------------------------------------------
-    process.stderr.write(`ingest: ${total.toLocaleString('en')} events…\n`);
-    const started = performance.now();
-    const consuming = consumer.start();
+    // A running installation's consumer has long joined its group: the clock starts once it has partitions.
+    await consumer.start();
+    await consumer.assigned;
     let producedAt = 0;
     let produced = 0;
     let producerStats: RequestLogProducerStats | undefined;
     const worker = new Worker(__filename, { workerData: { role: 'ingest-producer', env: env.env, total } });
+    let ready!: () => void;
+    const workerReady = new Promise<void>((resolve) => (ready = resolve));
     let producerFailed: Error | undefined;
     const producing = new Promise<void>((resolve, reject) => {
-      worker.on('message', (m: { sent: number; stats?: RequestLogProducerStats }) => {
+      worker.on('message', (m: { ready?: boolean; sent: number; stats?: RequestLogProducerStats }) => {
+        if (m.ready) return ready();
         produced = m.sent;
         if (m.stats) {
           producerStats = m.stats;
@@ -78,12 +81,17 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       });
       const fail = (error: Error) => {
         producerFailed = error;
+        ready();
         reject(error);
       };
       worker.on('error', fail);
       worker.on('exit', (code) => (code === 0 ? resolve() : fail(new Error(`producer worker exited ${code}`))));
     });
-    await consuming;
+    await workerReady;
+    process.stderr.write(`ingest: ${total.toLocaleString('en')} events…\n`);
+    const started = performance.now();
+    worker.postMessage('go');
+
     let visible = 0;
     let lastReport = 0;
     while (visible < total && !producerFailed) {
@@ -188,6 +196,10 @@ function benchEvent(i: number, accountPrefix: string): RequestLogEvent {
 async function producerWorker(data: { env: Record<string, string>; total: number }): Promise<void> {
   const kafka = new KafkaRepository(loadConfig(data.env));
   const producer = new RequestLogProducer(kafka);
+  await kafka.ensureTopics();
+  const go = new Promise((resolve) => parentPort!.once('message', resolve));
+  parentPort!.postMessage({ ready: true, sent: 0 });
+  await go;
   const room = 80_000; // stay under the producer's bound: a benchmark that sheds would count them as lost
   for (let i = 0; i < data.total; i++) {
     if ((i & 1023) === 0) {

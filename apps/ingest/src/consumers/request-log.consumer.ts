@@ -70,6 +70,9 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
   private stopping = false;
   /** Stored watermark per partition; reloaded after every (re)assignment and after a failed flush. */
   private watermarks: Map<number, number> | undefined;
+  private joined!: () => void;
+  /** Resolves once the consumer joined its group and got partitions (benchmarks start their clock then). */
+  readonly assigned = new Promise<void>((resolve) => (this.joined = resolve));
 
   constructor(
     @Inject(KafkaRepository) private readonly kafka: KafkaRepository,
@@ -101,6 +104,7 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.watermarks = undefined;
+      this.joined();
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.topic, fromBeginning: true });
