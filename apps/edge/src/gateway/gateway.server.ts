@@ -193,7 +193,7 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     await this.upstream.forward(req, res, {
       requestHeaders: {
         'x-request-id': requestId,
-        'x-forwarded-for': clientIp,
+        'x-forwarded-for': forwardedFor(req),
         'x-usageguard-account': credential.accountId,
       },
       responseHeaders: rateLimitHeaders(decision),
@@ -252,6 +252,14 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     const address = req.socket.remoteAddress ?? '0.0.0.0';
     return address.startsWith('::ffff:') ? address.slice(7) : address;
   }
+}
+
+/** The incoming X-Forwarded-For chain with this hop's peer appended (RFC 7239 practice for the legacy header). */
+function forwardedFor(req: IncomingMessage): string {
+  const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  const given = req.headers['x-forwarded-for'];
+  const chain = Array.isArray(given) ? given.join(', ') : given;
+  return chain ? `${chain}, ${peer}` : peer;
 }
 
 /** `Authorization: Bearer <key>` or `X-API-Key: <key>` (Klinky documents both). */
