@@ -29,6 +29,8 @@ async function main(): Promise<void> {
           scope: rule.scope,
           windows: rule.windows as unknown as Prisma.InputJsonValue,
           routes: rule.routes ?? [],
+          cidrs: rule.cidrs ?? [],
+          shadow: rule.shadow ?? false,
           concurrency: rule.concurrency ?? null,
           cost: rule.cost ?? 1,
           failMode: rule.failMode ?? 'OPEN',
