@@ -180,6 +180,7 @@ describe('POST /v1/ingest/logs', () => {
     const refused = batch(2_000);
     const during = await post(JSON.stringify(refused));
     expect(during.status).toBe(503);
+    expect(during.headers.get('retry-after')).toBe('5');
     expect(await during.json()).toMatchObject({ statusCode: 503, code: 'kafka_unavailable' });
     proxy.restore();
 

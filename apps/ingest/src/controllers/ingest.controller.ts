@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Inject, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { UnavailableError } from '@usageguard/observability';
 import { IngestKeyGuard } from '../auth/ingest-key.guard';
 import { type ReconciliationReport, ReconciliationQueryDto } from '../dtos/reconciliation.dto';
 import { LogIntakeService } from '../services/log-intake.service';
@@ -16,9 +17,17 @@ export class IngestController {
   /** 202 once Kafka acknowledged every event; 400 lists every invalid one; 413 too large; 503 retry later. */
   @Post('logs')
   @HttpCode(202)
-  async ingest(@Body() body: unknown): Promise<{ accepted: number }> {
+  async ingest(
+    @Body() body: unknown,
+    @Res({ passthrough: true }) response: { setHeader(name: string, value: string): void },
+  ): Promise<{ accepted: number }> {
     const events = this.intake.validate(body);
-    await this.intake.publish(events);
+    try {
+      await this.intake.publish(events);
+    } catch (error) {
+      if (error instanceof UnavailableError) response.setHeader('Retry-After', '5');
+      throw error;
+    }
     return { accepted: events.length };
   }
 
