@@ -47,6 +47,20 @@ export class ClickHouseRepository implements OnModuleDestroy {
     });
   }
 
+  /**
+   * Inserts rows given as arrays in `columns` order (JSONCompactEachRow): about a third cheaper than objects to
+   * serialise and to parse, for the hot paths (the ingest consumer).
+   */
+  async insertCompact(table: string, columns: readonly string[], rows: unknown[][]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.client.insert({
+      table: this.table(table),
+      values: rows,
+      format: 'JSONCompactEachRow',
+      columns: columns as [string, ...string[]],
+    });
+  }
+
   async ping(): Promise<void> {
     const result = await this.client.ping();
     if (!result.success) throw result.error;

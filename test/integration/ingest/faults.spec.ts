@@ -32,6 +32,10 @@ class FaultInjectingClickHouseRepository extends ClickHouseRepository {
     this.check();
     return super.insert(table, rows);
   }
+  override insertCompact(table: string, columns: readonly string[], rows: unknown[][]): Promise<void> {
+    this.check();
+    return super.insertCompact(table, columns, rows);
+  }
 }
 
 describe('ingest consumer under faults', () => {

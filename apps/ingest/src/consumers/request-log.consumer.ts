@@ -16,7 +16,7 @@ import {
 } from '@usageguard/kafka';
 import { DEFAULT_INGEST_OPTIONS, INGEST_OPTIONS, type IngestOptions } from '../ingest.options';
 import { IngestMetrics } from '../services/ingest-metrics.service';
-import { RequestLogStore, toRequestLogRow } from '../services/request-log-store.service';
+import { RequestLogStore, toRequestLogValues } from '../services/request-log-store.service';
 
 /** One partition's batch from one fetch, waiting for the flush that stores it. */
 interface PendingBatch {
@@ -236,9 +236,9 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
     const stored = fresh.length > 0 ? await this.store.existingEventIds(fresh.map((f) => f.event)) : new Set();
     const rows = fresh
       .filter((f) => !stored.has(f.event.eventId))
-      .map((f) => toRequestLogRow(f.event, f.partition, f.offset));
+      .map((f) => toRequestLogValues(f.event, f.partition, f.offset));
     duplicates += fresh.length - rows.length;
-    await this.store.insert(rows);
+    await this.store.insertValues(rows);
     if (dead.length > 0) await this.sendDeadLetters(dead);
     await this.store.saveWatermarks(this.topic, progress);
     for (const [partition, offset] of progress) watermarks.set(partition, offset);
