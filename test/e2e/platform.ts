@@ -1,11 +1,14 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { type RequestLogEvent } from '@usageguard/contracts';
 import { createPrismaClient, type PrismaClient } from '@usageguard/database';
 import { KafkaRepository } from '@usageguard/kafka';
-import { createTestEnvironment, type TestEnvironment, waitFor } from '@usageguard/testing';
+import { createTestEnvironment, sleep, type TestEnvironment, waitFor } from '@usageguard/testing';
+import { DEMO_INGEST_KEY } from '../../prisma/demo-data';
 import { startSmtpSink, type SmtpSink } from '../integration/enforcer/smtp-sink';
 
 /**
@@ -224,4 +227,90 @@ export async function opsSession(
   const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0];
   const { csrfToken } = (await response.json()) as { csrfToken: string };
   return { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' };
+}
+
+/**
+ * Another gateway pushing its logs through POST /v1/ingest/logs until stop() is called: batches of `batch` fresh
+ * events, each call retried (503 while Kafka is away, refused while the control plane restarts) until it is
+ * acknowledged, as a well-behaved client would. `acknowledged` holds the ids of every acknowledged event.
+ */
+export function startGatewayLoad(platform: Platform, accountId: string, batch: number) {
+  const acknowledged = new Set<string>();
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const events: RequestLogEvent[] = Array.from({ length: batch }, () => ({
+        v: 1,
+        eventId: randomUUID(),
+        ts: new Date().toISOString(),
+        accountId,
+        tokenId: null,
+        clientIp: '203.0.113.9',
+        method: 'GET',
+        route: '/v1/things/:id',
+        status: 200,
+        latencyMs: 3,
+        bytesIn: 0,
+        bytesOut: 120,
+        operation: 'read',
+        decision: 'allowed',
+        requestId: randomUUID(),
+      }));
+      for (;;) {
+        const response = await fetch(`${platform.controlPlaneUrl}/v1/ingest/logs`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${DEMO_INGEST_KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify(events),
+        }).catch(() => undefined);
+        await response?.arrayBuffer();
+        if (response?.status === 202) break;
+        await sleep(200);
+      }
+      for (const event of events) acknowledged.add(event.eventId);
+      await sleep(100);
+    }
+  })();
+  return {
+    acknowledged,
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+
+export interface ReconciliationReport {
+  consistent: boolean;
+  pending: number;
+  totals: { kafka: number; stored: number; distinct: number; rollup: number };
+  differences: unknown[];
+}
+
+/** GET /v1/ingest/reconciliation: what Kafka accepted against what ClickHouse holds, per account × minute. */
+export async function reconcile(
+  platform: Platform,
+  from: Date,
+  to: Date,
+  accountId?: string,
+): Promise<ReconciliationReport> {
+  const query = new URLSearchParams({
+    from: from.toISOString(),
+    to: to.toISOString(),
+    ...(accountId ? { accountId } : {}),
+  });
+  const response = await fetch(`${platform.controlPlaneUrl}/v1/ingest/reconciliation?${query.toString()}`, {
+    headers: { authorization: `Bearer ${DEMO_INGEST_KEY}` },
+  });
+  return (await response.json()) as ReconciliationReport;
+}
+
+/** Waits until everything Kafka accepted since `from` is in ClickHouse exactly once, and returns that report. */
+export function waitReconciled(platform: Platform, from: Date, timeoutMs: number): Promise<ReconciliationReport> {
+  return waitFor(
+    async () => {
+      const report = await reconcile(platform, new Date(from.getTime() - 60_000), new Date(Date.now() + 60_000));
+      return report.consistent && report.pending === 0 ? report : undefined;
+    },
+    { timeoutMs, intervalMs: 2_000, what: 'reconciliation to be exact' },
+  );
 }

@@ -1,13 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RequestLogEvent, restrictionKeys, type RestrictionScopeName } from '@usageguard/contracts';
+import { restrictionKeys, type RestrictionScopeName } from '@usageguard/contracts';
 import { hashSecret } from '@usageguard/domain';
 import { sleep, waitFor } from '@usageguard/testing';
-import { DEMO_ACCOUNTS, DEMO_ADMIN, DEMO_INGEST_KEY } from '../../../prisma/demo-data';
-import { opsSession, type Platform, startPlatform } from '../platform';
+import { DEMO_ACCOUNTS, DEMO_ADMIN } from '../../../prisma/demo-data';
+import { opsSession, type Platform, reconcile, startGatewayLoad, startPlatform, waitReconciled } from '../platform';
 
 /**
  * The real Kafka, Redis and Postgres stopped for a while, one after the other, under load. This test stops the
@@ -101,43 +100,11 @@ describe('resilience: Kafka, Redis and Postgres stopped for a while', () => {
 
     let running = true;
     let phase = 'normal';
-    const acknowledged = new Set<string>();
     const edgeByPhase: Record<string, Record<string, number>> = {};
 
-    const gateway = (async () => {
-      while (running) {
-        const batch: RequestLogEvent[] = Array.from({ length: 200 }, () => ({
-          v: 1,
-          eventId: randomUUID(),
-          ts: new Date().toISOString(),
-          accountId: HTTP_ACCOUNT,
-          tokenId: null,
-          clientIp: '203.0.113.10',
-          method: 'POST',
-          route: '/v1/things',
-          status: 201,
-          latencyMs: 4,
-          bytesIn: 50,
-          bytesOut: 80,
-          operation: 'write',
-          decision: 'allowed',
-          requestId: randomUUID(),
-        }));
-        // A well-behaved gateway: it retries a 503 (Kafka away) or a refused connection until acknowledged.
-        for (;;) {
-          const response = await fetch(`${platform.controlPlaneUrl}/v1/ingest/logs`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${DEMO_INGEST_KEY}`, 'content-type': 'application/json' },
-            body: JSON.stringify(batch),
-          }).catch(() => undefined);
-          if (response?.status === 202) break;
-          await response?.arrayBuffer();
-          await sleep(250);
-        }
-        for (const event of batch) acknowledged.add(event.eventId);
-        await sleep(150);
-      }
-    })();
+    // A well-behaved gateway: it retries a 503 (Kafka away) or a refused connection until acknowledged.
+    const gateway = startGatewayLoad(platform, HTTP_ACCOUNT, 200);
+    const acknowledged = gateway.acknowledged;
 
     const customers = (async () => {
       const token = secretOf('acme');
@@ -176,7 +143,7 @@ describe('resilience: Kafka, Redis and Postgres stopped for a while', () => {
     } finally {
       restoreAll();
       running = false;
-      await Promise.all([gateway, customers]);
+      await Promise.all([gateway.stop(), customers]);
     }
 
     // The edge answered customers through every outage (events it could not hand to Kafka waited in its buffer).
@@ -184,25 +151,14 @@ describe('resilience: Kafka, Redis and Postgres stopped for a while', () => {
       expect([outage, (edgeByPhase[outage]?.['200'] ?? 0) > 20]).toEqual([outage, true]);
     }
 
-    const window = `from=${new Date(started.getTime() - 60_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`;
-    const reconcile = async (account?: string) =>
-      (await (
-        await fetch(
-          `${platform.controlPlaneUrl}/v1/ingest/reconciliation?${window}${account ? `&accountId=${account}` : ''}`,
-          {
-            headers: { authorization: `Bearer ${DEMO_INGEST_KEY}` },
-          },
-        )
-      ).json()) as { consistent: boolean; pending: number; totals: Record<string, number>; differences: unknown[] };
-    const report = await waitFor(
-      async () => {
-        const r = await reconcile();
-        return r.consistent && r.pending === 0 ? r : undefined;
-      },
-      { timeoutMs: 180_000, intervalMs: 2_000, what: 'reconciliation to be exact after the outages' },
-    );
+    const report = await waitReconciled(platform, started, 180_000);
     expect(report.differences).toEqual([]);
-    const http = await reconcile(HTTP_ACCOUNT);
+    const http = await reconcile(
+      platform,
+      new Date(started.getTime() - 60_000),
+      new Date(Date.now() + 60_000),
+      HTTP_ACCOUNT,
+    );
     expect(http.totals.stored).toBe(acknowledged.size);
     expect(http.totals.distinct).toBe(acknowledged.size);
 
