@@ -7,8 +7,8 @@ import { createPrismaClient } from '@usageguard/database';
 import { hashSecret } from '@usageguard/domain';
 import { DEMO_INGEST_KEY } from '../../../../prisma/demo-data';
 import { backfillHistory } from '../simulator/history';
-import { LiveTraffic, type LiveStats, type Timeline } from '../simulator/live';
-import { type Persona, PERSONAS, normalRate } from '../simulator/personas';
+import { LiveTraffic, type LiveStats, liveRate, type Timeline } from '../simulator/live';
+import { type Persona, PERSONAS } from '../simulator/personas';
 import { approveBurstNotice, announceBurst } from '../simulator/ops';
 
 interface SimulateOptions {
@@ -93,7 +93,8 @@ export function registerSimulate(program: Command): void {
       };
       const initech = personas.find((p) => p.behaviour === 'announced-burst');
       if (initech) {
-        const burstPerMinute = Math.ceil(normalRate(initech, now) * (initech.liveMultiplier ?? 1) * 1.3) + 10;
+        // The envelope the customer announces: its burst rate with 30% headroom.
+        const burstPerMinute = Math.ceil(liveRate(initech, now, timeline.burstAfterS, timeline) * 1.3) + 10;
         const notice = await announceBurst(controlPlaneUrl, initech.token, {
           startsAt: new Date(now.getTime() + (timeline.burstAfterS - 30) * 1000),
           minutes: Math.ceil(timeline.burstForS / 60) + 2,

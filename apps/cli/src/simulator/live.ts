@@ -53,7 +53,7 @@ export function liveRate(persona: Persona, now: Date, elapsedS: number, timeline
   const normal = normalRate(persona, now);
   if (!activeBehaviour(persona, elapsedS, timeline)) return normal;
   if (persona.liveFixedPerMinute !== undefined) return persona.liveFixedPerMinute;
-  return normal * (persona.liveMultiplier ?? 1);
+  return Math.max(normal * (persona.liveMultiplier ?? 1), persona.liveMinPerMinute ?? 0);
 }
 
 export class LiveTraffic {

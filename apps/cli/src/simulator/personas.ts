@@ -32,6 +32,8 @@ export interface Persona {
   liveMultiplier?: number;
   /** Live rate in requests per minute regardless of the season (at-limit, stuffing). */
   liveFixedPerMinute?: number;
+  /** While the behaviour is on, at least this many requests per minute, so it shows at any hour of the day. */
+  liveMinPerMinute?: number;
   /** Resolved from the database at start: the ids the edge writes into request logs. */
   accountId?: string;
   tokenId?: string;
@@ -70,6 +72,7 @@ export const PERSONAS: Persona[] = [
     routes: [...readMostly, { method: 'POST', path: '/v1/things/bulk', weight: 5 }],
     ips: 2,
     liveMultiplier: 12,
+    liveMinPerMinute: 300,
   },
   {
     externalId: 'initech',
@@ -84,6 +87,7 @@ export const PERSONAS: Persona[] = [
     ],
     ips: 2,
     liveMultiplier: 12,
+    liveMinPerMinute: 200,
   },
   {
     externalId: 'umbrella',

@@ -42,7 +42,13 @@ describe('simulator traffic model', () => {
     const initech = persona('initech');
     const now = new Date('2026-11-24T15:00:00Z');
     expect(activeBehaviour(globex, 59, timeline)).toBe(false);
-    expect(liveRate(globex, now, 61, timeline)).toBeCloseTo(normalRate(globex, now) * globex.liveMultiplier!, 5);
+    expect(liveRate(globex, now, 61, timeline)).toBeCloseTo(
+      Math.max(normalRate(globex, now) * globex.liveMultiplier!, globex.liveMinPerMinute!),
+      5,
+    );
+    // At night, when 12× the normal rate is little, the abuse still runs at its floor.
+    const night = new Date('2026-11-24T02:00:00Z');
+    expect(liveRate(globex, night, 61, timeline)).toBe(globex.liveMinPerMinute);
     expect(activeBehaviour(initech, 29, timeline)).toBe(false);
     expect(activeBehaviour(initech, 30, timeline)).toBe(true);
     expect(activeBehaviour(initech, 630, timeline)).toBe(false);
