@@ -81,7 +81,7 @@ eval "$("${ts_node[@]}" scripts/print-config.ts)"
 say "starting the mail sink (maildev)"
 run maildev npx --no-install maildev --smtp "$smtp_port" --web 1080 --ip 127.0.0.1 --web-ip 127.0.0.1 --silent
 say "starting the demo upstream API"
-run upstream bin/usageguard demo-upstream --port "$upstream_port"
+run upstream "${ts_node[@]}" apps/cli/src/main.ts demo-upstream --port "$upstream_port"
 say "starting the control plane (ingest, analyzer, enforcer, dashboard)"
 # The demo runs the analyzer every 30 s (default 60) so flags appear quickly.
 run control-plane env ANALYZER_INTERVAL_SECONDS="${ANALYZER_INTERVAL_SECONDS:-30}" "${ts_node[@]}" apps/control-plane/main.ts
@@ -95,9 +95,9 @@ wait_http upstream "http://127.0.0.1:$upstream_port/"
 wait_http control-plane "http://$http_host:$dashboard_port/health"
 wait_http edge "http://127.0.0.1:$edge_admin_port/health"
 
-if [ "$demo" = 1 ] && bin/usageguard help simulate >/dev/null 2>&1; then
+if [ "$demo" = 1 ]; then
   say "starting the traffic simulator"
-  run simulator bin/usageguard simulate
+  run simulator "${ts_node[@]}" apps/cli/src/main.ts simulate
 fi
 
 cat <<EOF
