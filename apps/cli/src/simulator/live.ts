@@ -82,7 +82,7 @@ export class LiveTraffic {
         const count = poisson(perSecond, rand);
         for (let i = 0; i < count; i++) {
           const at = tickStart + Math.floor(rand() * 1000);
-          this.schedule(persona, at, rand);
+          this.schedule(persona, at, second, rand);
         }
       }
       this.options.onTick?.(second, this.stats);
@@ -94,10 +94,9 @@ export class LiveTraffic {
     return this.stats;
   }
 
-  private schedule(persona: Persona, at: number, rand: () => number): void {
+  private schedule(persona: Persona, at: number, elapsedS: number, rand: () => number): void {
     const stuffing =
-      persona.behaviour === 'credential-stuffing' &&
-      activeBehaviour(persona, (at - Date.now()) / 1000, this.options.timeline);
+      persona.behaviour === 'credential-stuffing' && activeBehaviour(persona, elapsedS, this.options.timeline);
     const { method, path } = stuffing ? { method: 'POST', path: '/v1/auth/login' } : pickRoute(persona, rand);
     // Stuffing comes from a botnet: many addresses; normal traffic from the persona's few.
     const ip = pickIp(persona, rand, stuffing ? 500 : persona.ips);
