@@ -98,8 +98,9 @@ export const PERSONAS: Persona[] = [
     weekendShare: 0.8,
     routes: readMostly,
     ips: 1,
-    // Klinky Growth allows 100 per hour; 4 a minute keeps the account pinned at its limit.
-    liveFixedPerMinute: 4,
+    // Klinky Growth allows 100 per hour: at 20 a minute the account reaches it within minutes of every hour and
+    // lives at it (429s) for the rest of the hour.
+    liveFixedPerMinute: 20,
   },
   {
     externalId: 'hooli',

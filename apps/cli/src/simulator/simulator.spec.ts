@@ -52,7 +52,7 @@ describe('simulator traffic model', () => {
     expect(activeBehaviour(initech, 29, timeline)).toBe(false);
     expect(activeBehaviour(initech, 30, timeline)).toBe(true);
     expect(activeBehaviour(initech, 630, timeline)).toBe(false);
-    expect(liveRate(persona('umbrella'), now, 0, timeline)).toBe(4);
+    expect(liveRate(persona('umbrella'), now, 0, timeline)).toBe(20);
     expect(activeBehaviour(persona('acme'), 10_000, timeline)).toBe(false);
   });
 
