@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -27,7 +28,7 @@ const autocannon = require('autocannon') as Cannon;
 
 /**
  * `npm run bench -- gateway [--seconds N] [--connections N] [--prof]` (--prof: a CPU profile of the edge in
- * /tmp/ug-edge-prof): requests per second through the edge (its own
+ * the system temp directory, ug-edge-prof): requests per second through the edge (its own
  * process: auth cache, restrictions, one limiter round trip for a 3-rule policy, undici to the upstream, a request
  * log event to Kafka) against the same local upstream hit directly, both with autocannon.
  */
@@ -77,7 +78,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const edge = spawn(
       process.execPath,
       [
-        ...(args.includes('--prof') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/ug-edge-prof'] : []),
+        ...(args.includes('--prof') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(tmpdir(), 'ug-edge-prof')}`] : []),
         '-r',
         '@swc-node/register',
         'apps/edge/src/main.ts',
