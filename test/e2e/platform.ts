@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { type RequestLogEvent } from '@usageguard/contracts';
+import { type RequestLogEvent, restrictionKeys, type RestrictionScopeName } from '@usageguard/contracts';
 import { createPrismaClient, type PrismaClient } from '@usageguard/database';
 import { KafkaRepository } from '@usageguard/kafka';
 import { createTestEnvironment, sleep, type TestEnvironment, waitFor } from '@usageguard/testing';
@@ -313,4 +313,28 @@ export function waitReconciled(platform: Platform, from: Date, timeoutMs: number
     },
     { timeoutMs, intervalMs: 2_000, what: 'reconciliation to be exact' },
   );
+}
+
+/**
+ * The restrictions the edge reads from Redis against the ones Postgres says are active: a list of what differs
+ * (empty when they agree). Notify-only restrictions have no Redis record.
+ */
+export async function restrictionDrift(platform: Platform): Promise<string[]> {
+  const prefix = platform.test.config.redis.prefix;
+  const active = await platform.prisma.restriction.findMany({ where: { status: 'ACTIVE', mode: { not: 'NOTIFY' } } });
+  const drift: string[] = [];
+  for (const r of active) {
+    const key = restrictionKeys.record(
+      prefix,
+      r.accountId,
+      r.scope.toLowerCase() as RestrictionScopeName,
+      r.scopeValue,
+    );
+    const record = JSON.parse((await platform.redis.get(key)) ?? 'null') as { version: number } | null;
+    if (record?.version !== r.version) drift.push(`${key}: redis v${record?.version ?? '-'}, postgres v${r.version}`);
+  }
+  const records = await platform.redis.keys(`${prefix}restriction:*`);
+  if (records.length !== active.length)
+    drift.push(`${records.length} records in Redis, ${active.length} active in Postgres`);
+  return drift;
 }

@@ -1,9 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { restrictionKeys, type RestrictionScopeName } from '@usageguard/contracts';
 import { hashSecret } from '@usageguard/domain';
 import { sleep, waitFor } from '@usageguard/testing';
 import { DEMO_ACCOUNTS, DEMO_ADMIN } from '../../../prisma/demo-data';
-import { opsSession, type Platform, reconcile, startGatewayLoad, startPlatform, waitReconciled } from '../platform';
+import {
+  opsSession,
+  type Platform,
+  reconcile,
+  restrictionDrift,
+  startGatewayLoad,
+  startPlatform,
+  waitReconciled,
+} from '../platform';
 
 /**
  * kill -9 under load: the control plane (ingest consumer, analyzer, enforcer, email sender, dashboard) and then the
@@ -138,22 +145,7 @@ describe('resilience: processes killed under load', () => {
       expect(notifications.map((n) => n.kind).sort()).toEqual(['RESTRICTION_APPLIED', 'RESTRICTION_LIFTED', 'WARNING']);
 
       // Redis holds exactly what Postgres says is active.
-      const prefix = platform.test.config.redis.prefix;
-      const active = await platform.prisma.restriction.findMany({
-        where: { status: 'ACTIVE', mode: { not: 'NOTIFY' } },
-      });
-      for (const r of active) {
-        const key = restrictionKeys.record(
-          prefix,
-          r.accountId,
-          r.scope.toLowerCase() as RestrictionScopeName,
-          r.scopeValue,
-        );
-        const record = JSON.parse((await platform.redis.get(key)) ?? 'null') as { version: number } | null;
-        expect(record?.version).toBe(r.version);
-      }
-      const recordKeys = await platform.redis.keys(`${prefix}restriction:*`);
-      expect(recordKeys.length).toBe(active.length);
+      expect(await restrictionDrift(platform)).toEqual([]);
     },
   );
 });

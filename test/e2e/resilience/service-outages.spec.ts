@@ -2,11 +2,18 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { restrictionKeys, type RestrictionScopeName } from '@usageguard/contracts';
 import { hashSecret } from '@usageguard/domain';
 import { sleep, waitFor } from '@usageguard/testing';
 import { DEMO_ACCOUNTS, DEMO_ADMIN } from '../../../prisma/demo-data';
-import { opsSession, type Platform, reconcile, startGatewayLoad, startPlatform, waitReconciled } from '../platform';
+import {
+  opsSession,
+  type Platform,
+  reconcile,
+  restrictionDrift,
+  startGatewayLoad,
+  startPlatform,
+  waitReconciled,
+} from '../platform';
 
 /**
  * The real Kafka, Redis and Postgres stopped for a while, one after the other, under load. This test stops the
@@ -174,24 +181,10 @@ describe('resilience: Kafka, Redis and Postgres stopped for a while', () => {
     }
 
     // Redis came back empty; the enforcer's reconcile put back exactly what Postgres says is active.
-    const prefix = platform.test.config.redis.prefix;
-    await waitFor(
-      async () => {
-        const active = await platform.prisma.restriction.findMany({
-          where: { status: 'ACTIVE', mode: { not: 'NOTIFY' } },
-        });
-        for (const r of active) {
-          const key = restrictionKeys.record(
-            prefix,
-            r.accountId,
-            r.scope.toLowerCase() as RestrictionScopeName,
-            r.scopeValue,
-          );
-          if (JSON.parse((await platform.redis.get(key)) ?? 'null')?.version !== r.version) return undefined;
-        }
-        return (await platform.redis.keys(`${prefix}restriction:*`)).length === active.length || undefined;
-      },
-      { timeoutMs: 120_000, intervalMs: 2_000, what: 'Redis to match Postgres' },
-    );
+    await waitFor(async () => (await restrictionDrift(platform)).length === 0 || undefined, {
+      timeoutMs: 120_000,
+      intervalMs: 2_000,
+      what: 'Redis to match Postgres',
+    });
   });
 });
