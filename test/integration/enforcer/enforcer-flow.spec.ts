@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OpsActor, restrictionKeys, restrictionRecordSchema } from '@usageguard/contracts';
 import { waitFor } from '@usageguard/testing';
-import { createAccount, createFlag, createHarness, type EnforcerHarness } from './harness';
+import { applyManualThrottle, createAccount, createFlag, createHarness, type EnforcerHarness } from './harness';
 
 /** waitFor treats null as an answer; a row not there yet is undefined. */
 const found =
@@ -316,24 +316,7 @@ describe('enforcer (real Postgres, Redis, BullMQ, SMTP)', () => {
 
   it('rebuilds Redis from Postgres on reconcile, and removes what Postgres no longer backs', async () => {
     const { accountId } = await createAccount(h.prisma);
-    const applied = (await h.queue.enqueueAndWait(
-      'enforcer',
-      'apply-restriction',
-      {
-        accountId,
-        mode: 'throttle',
-        scope: 'account',
-        scopeValue: null,
-        throttleFactor: 0.5,
-        statusCode: 429,
-        reasonCode: 'reasonable_use',
-        durationSeconds: 600,
-        flagId: null,
-        actor: OPS,
-        reason: 'manual',
-      },
-      { jobId: `apply-${accountId}` },
-    )) as { restrictionId: string };
+    const applied = (await applyManualThrottle(h.queue, accountId, OPS)) as { restrictionId: string };
     const before = await h.store.get(accountId, 'account', null);
     expect(before?.id).toBe(applied.restrictionId);
 

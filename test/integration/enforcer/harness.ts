@@ -1,7 +1,7 @@
 import { type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigModule } from '@usageguard/config';
-import { restrictionKeys } from '@usageguard/contracts';
+import { type OpsActor, restrictionKeys } from '@usageguard/contracts';
 import { DatabaseModule, PrismaRepository, type PrismaClient, createPrismaClient } from '@usageguard/database';
 import { MailModule } from '@usageguard/mail';
 import { ObservabilityModule } from '@usageguard/observability';
@@ -133,7 +133,7 @@ export async function createFlag(
   prisma: PrismaClient,
   accountId: string,
   severity: 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL',
-  kind: 'SUSTAINED_EXCESS' | 'ENDPOINT_HAMMERING' | 'ERROR_STORM' = 'SUSTAINED_EXCESS',
+  kind: 'SUSTAINED_EXCESS' | 'ENDPOINT_HAMMERING' | 'ERROR_STORM' | 'TOKEN_SPREAD' = 'SUSTAINED_EXCESS',
 ) {
   return prisma.flag.create({
     data: {
@@ -153,6 +153,28 @@ export async function createFlag(
       },
     },
   });
+}
+
+/** Ops throttles the whole account to half its limits for ten minutes, through the enforcer queue. */
+export function applyManualThrottle(queue: QueueRepository, accountId: string, actor: OpsActor): Promise<unknown> {
+  return queue.enqueueAndWait(
+    'enforcer',
+    'apply-restriction',
+    {
+      accountId,
+      mode: 'throttle',
+      scope: 'account',
+      scopeValue: null,
+      throttleFactor: 0.5,
+      statusCode: 429,
+      reasonCode: 'reasonable_use',
+      durationSeconds: 600,
+      flagId: null,
+      actor,
+      reason: 'manual',
+    },
+    { jobId: `apply-${accountId}` },
+  );
 }
 
 export { createPrismaClient };

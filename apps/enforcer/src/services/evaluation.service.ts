@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type JobPayload, type OpsActor } from '@usageguard/contracts';
-import { type Flag, PrismaRepository, type Restriction } from '@usageguard/database';
-import { countOffences, decideEnforcement, isEscalation, type LadderDecision } from '@usageguard/domain';
+import { type Flag, type Prisma, PrismaRepository, type Restriction } from '@usageguard/database';
+import { countOffences, decideEnforcement, type LadderDecision } from '@usageguard/domain';
 import { NotFoundError } from '@usageguard/observability';
 import { SYSTEM_ACTOR, writeAudit } from './audit.writer';
 import { type RestrictionSummary, summarize } from './restriction.mapper';
-import { type EmailAccount, RestrictionService } from './restriction.service';
+import { RestrictionService } from './restriction.service';
+
+type Tx = Prisma.TransactionClient;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,19 +30,7 @@ export class EvaluationService {
       throw new Error(`flag ${flagId} is at v${flag.version}, job is for v${flagVersion}`);
     if (flag.status !== 'OPEN') return summarize('skipped', null, 'none', `flag is ${flag.status}`);
 
-    const { decision, current, recipients } = await this.decide(flag);
-    if (current && !isEscalation(current, decision)) {
-      // Same rung as before (a retry, or a re-scored flag): make sure the edge and the jobs match Postgres.
-      return summarize('unchanged', current, await this.restrictions.sync(current));
-    }
-    return this.restrictions.apply({
-      ...this.fromDecision(flag, decision),
-      status: decision.approval === 'auto' ? 'ACTIVE' : 'PENDING_APPROVAL',
-      actor: SYSTEM_ACTOR,
-      replacesPendingId: current?.status === 'PENDING_APPROVAL' ? current.id : null,
-      flag,
-      recipients,
-    });
+    return this.enforce(flag, SYSTEM_ACTOR);
   }
 
   async reviewFlag(payload: JobPayload<'enforcer', 'review-flag'>): Promise<RestrictionSummary> {
@@ -56,9 +46,22 @@ export class EvaluationService {
     if (pending) return this.restrictions.approve(pending.id, actor, reason);
     const active = await this.latestOfFlag(flag.id, ['ACTIVE']);
     if (active) return summarize('unchanged', active, await this.restrictions.sync(active), 'already active');
-    // Approved before the enforcer proposed anything: ops' approval stands in for the automatic threshold.
-    const { decision } = await this.decide(flag);
-    return this.restrictions.apply({ ...this.fromDecision(flag, decision), status: 'ACTIVE', actor, flag });
+    // Approved before the enforcer proposed anything (or the flag joined a restriction in force): ops' approval
+    // stands in for the automatic threshold.
+    return this.enforce(flag, actor, true);
+  }
+
+  /** The ladder's decision for a flag, weighed against the restriction in force (RestrictionService.enforceFlag). */
+  private enforce(flag: Flag, actor: OpsActor, approved = false): Promise<RestrictionSummary> {
+    return this.restrictions.enforceFlag({
+      flag,
+      actor,
+      approved,
+      decide: async (tx, inForce) => {
+        const decision = await this.decide(tx, flag, inForce);
+        return { decision, restriction: this.fromDecision(flag, decision) };
+      },
+    });
   }
 
   /** A dismissed flag was a mistake: its proposals are rejected and its restrictions lifted (and forgiven). */
@@ -76,6 +79,12 @@ export class EvaluationService {
     for (const restriction of open) {
       last = await this.restrictions.end(restriction.id, 'lifted', actor, `flag dismissed: ${reason}`);
     }
+    // Flags that had joined a lifted restriction still stand on their own evidence: each is weighed again.
+    const joined = await this.prisma.flag.findMany({
+      where: { restrictionId: { in: open.map((r) => r.id) }, status: 'OPEN', id: { not: flag.id } },
+      orderBy: { createdAt: 'asc' },
+    });
+    for (const other of joined) await this.enforce(other, SYSTEM_ACTOR);
     return last;
   }
 
@@ -108,37 +117,38 @@ export class EvaluationService {
     });
   }
 
-  /** Everything the ladder needs, read at once (and the email recipients, so apply need not read them again). */
-  private async decide(
-    flag: Flag,
-  ): Promise<{ decision: LadderDecision; current: Restriction | null; recipients: EmailAccount }> {
+  /**
+   * The ladder's decision for a flag, read under the account lock. The restriction in force it would join is the
+   * same incident, not an earlier offence (a warning is: the customer was told, and went on).
+   */
+  private async decide(tx: Tx, flag: Flag, inForce: Restriction | null): Promise<LadderDecision> {
     const now = new Date();
     // The widest window a plan may set; the plan's own window is applied by countOffences.
     const since = new Date(now.getTime() - 365 * 86_400_000);
-    const [account, past, current, recipients] = await Promise.all([
-      this.prisma.account.findUniqueOrThrow({
-        where: { id: flag.accountId },
-        include: { plan: { select: { key: true, enforcementConfig: true, limitStatusCode: true } } },
-      }),
-      this.prisma.restriction.findMany({
-        where: { accountId: flag.accountId, createdAt: { gte: since } },
-        select: { id: true, flagId: true, status: true, createdAt: true, flag: { select: { status: true } } },
-      }),
-      this.latestOfFlag(flag.id, ['ACTIVE', 'PENDING_APPROVAL']),
-      this.restrictions.emailAccount(this.prisma, flag.accountId),
-    ]);
+    const account = await tx.account.findUniqueOrThrow({
+      where: { id: flag.accountId },
+      include: { plan: { select: { key: true, enforcementConfig: true, limitStatusCode: true } } },
+    });
+    const past = await tx.restriction.findMany({
+      where: { accountId: flag.accountId, createdAt: { gte: since } },
+      select: { id: true, flagId: true, status: true, createdAt: true, flag: { select: { status: true } } },
+    });
     const config = RestrictionService.configOf(account.plan);
-    const decision = decideEnforcement({
+    return decideEnforcement({
       config,
       severity: flag.severity,
       priorOffences: countOffences(
         past.map((r) => ({ ...r, forgiven: r.flag?.status === 'DISMISSED' })),
-        { now, windowDays: config.repeatWindowDays, excludeFlagId: flag.id },
+        {
+          now,
+          windowDays: config.repeatWindowDays,
+          excludeFlagId: flag.id,
+          excludeRestrictionId: inForce && inForce.mode !== 'NOTIFY' ? inForce.id : null,
+        },
       ),
       allowlisted: account.allowlisted,
       planStatusCode: account.plan.limitStatusCode,
     });
-    return { decision, current, recipients };
   }
 
   private latestOfFlag(flagId: string, statuses: Restriction['status'][]): Promise<Restriction | null> {

@@ -9,6 +9,8 @@ export interface OutboxInput {
   restriction: Restriction;
   change: NotificationChange;
   flag: Flag | null;
+  /** For a `changed` email: the restriction as it was before the change. */
+  previous?: Restriction | null;
   config: Pick<EnforcementConfig, 'supportEmail' | 'burstNoticeUrl'> | null;
   at: Date;
 }
@@ -25,13 +27,14 @@ export async function writeNotification(tx: Prisma.TransactionClient, input: Out
   if (notify && change !== 'applied') return null;
   const kind = notify
     ? 'WARNING'
-    : change === 'applied' || change === 'extended'
-      ? 'RESTRICTION_APPLIED'
-      : 'RESTRICTION_LIFTED';
+    : change === 'expired' || change === 'lifted'
+      ? 'RESTRICTION_LIFTED'
+      : 'RESTRICTION_APPLIED';
+  const previous = change === 'changed' ? input.previous : null;
   const payload: RestrictionEmailPayload = {
     accountName: input.account.name,
     restrictionId: restriction.id,
-    mode: restriction.mode === 'BLOCK' ? 'block' : restriction.mode === 'THROTTLE' ? 'throttle' : 'notify',
+    mode: modeName(restriction),
     scope: restriction.scope.toLowerCase() as RestrictionEmailPayload['scope'],
     scopeValue: restriction.scopeValue,
     throttleFactor: restriction.throttleFactor,
@@ -44,6 +47,16 @@ export async function writeNotification(tx: Prisma.TransactionClient, input: Out
     change,
     supportEmail: input.config?.supportEmail ?? null,
     burstNoticeUrl: input.config?.burstNoticeUrl ?? null,
+    ...(previous
+      ? {
+          previous: {
+            mode: modeName(previous),
+            throttleFactor: previous.throttleFactor,
+            statusCode: previous.statusCode,
+            expiresAt: previous.expiresAt.toISOString(),
+          },
+        }
+      : {}),
   };
   const email = renderNotification(kind, payload, input.at.toISOString());
   const recipients = [...new Set(input.account.contacts.map((c) => c.email))];
@@ -62,6 +75,10 @@ export async function writeNotification(tx: Prisma.TransactionClient, input: Out
     update: {},
   });
   return notification.id;
+}
+
+function modeName(restriction: Pick<Restriction, 'mode'>): RestrictionEmailPayload['mode'] {
+  return restriction.mode === 'BLOCK' ? 'block' : restriction.mode === 'THROTTLE' ? 'throttle' : 'notify';
 }
 
 /**

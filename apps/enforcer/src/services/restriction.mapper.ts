@@ -1,10 +1,21 @@
 import { type RestrictionRecord, type RestrictionScopeName } from '@usageguard/contracts';
 import { type Restriction } from '@usageguard/database';
+import { type InForce } from '@usageguard/domain';
 
 /** The shape every enforcer job returns (the dashboard shows it after enqueueAndWait). */
 export interface RestrictionSummary {
   outcome:
-    'applied' | 'proposed' | 'approved' | 'extended' | 'lifted' | 'expired' | 'rejected' | 'unchanged' | 'skipped';
+    | 'applied'
+    | 'proposed'
+    | 'approved'
+    | 'extended'
+    | 'escalated'
+    | 'joined'
+    | 'lifted'
+    | 'expired'
+    | 'rejected'
+    | 'unchanged'
+    | 'skipped';
   restrictionId: string | null;
   accountId: string | null;
   status: Restriction['status'] | null;
@@ -44,6 +55,16 @@ export function scopeName(restriction: Pick<Restriction, 'scope'>): RestrictionS
 /** Only throttle and block reach the edge; notify is an email. */
 export function isEdgeRestriction(restriction: Pick<Restriction, 'mode'>): boolean {
   return restriction.mode !== 'NOTIFY';
+}
+
+/** The restriction as the ladder's in-force rule (libs/domain weighFlag) sees it. */
+export function toInForce(restriction: Restriction): InForce {
+  return {
+    mode: restriction.mode === 'BLOCK' ? 'block' : restriction.mode === 'THROTTLE' ? 'throttle' : 'notify',
+    throttleFactor: restriction.throttleFactor,
+    startsAt: restriction.startsAt,
+    expiresAt: restriction.expiresAt,
+  };
 }
 
 export function toRecord(restriction: Restriction): RestrictionRecord {

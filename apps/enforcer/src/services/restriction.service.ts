@@ -8,13 +8,26 @@ import {
   type RestrictionMode,
   type RestrictionScope,
 } from '@usageguard/database';
-import { type EnforcementConfig, parseEnforcementConfig } from '@usageguard/domain';
+import {
+  type EnforcementConfig,
+  isEscalation,
+  type LadderDecision,
+  parseEnforcementConfig,
+  weighFlag,
+} from '@usageguard/domain';
 import { ConflictError, MetricsService, NotFoundError } from '@usageguard/observability';
 import { QueueRepository } from '@usageguard/queue';
 import { RestrictionStore } from '@usageguard/redis';
 import { writeAudit } from './audit.writer';
 import { type NotificationChange, writeNotification } from './outbox.writer';
-import { isEdgeRestriction, type RestrictionSummary, scopeName, summarize, toRecord } from './restriction.mapper';
+import {
+  isEdgeRestriction,
+  type RestrictionSummary,
+  scopeName,
+  summarize,
+  toInForce,
+  toRecord,
+} from './restriction.mapper';
 
 type Tx = Prisma.TransactionClient;
 
@@ -48,6 +61,26 @@ export interface NewRestriction {
   recipients?: EmailAccount;
 }
 
+/** What a flag asks for, decided by the ladder under the account lock (see enforceFlag). */
+export interface FlagDecision {
+  decision: LadderDecision;
+  restriction: Omit<NewRestriction, 'status' | 'actor' | 'replacesPendingId' | 'flag' | 'recipients'>;
+}
+
+export interface FlagEnforcement {
+  flag: Flag;
+  actor: OpsActor;
+  /** Ops approved the flag: their approval stands in for the automatic threshold. */
+  approved?: boolean;
+  /**
+   * The ladder's decision for the flag. `inForce` is the account-wide restriction in force that the flag would join:
+   * the same incident, so not an earlier offence.
+   */
+  decide(tx: Tx, inForce: Restriction | null): Promise<FlagDecision>;
+}
+
+type Written = { restriction: Restriction; notifications: string[] };
+
 /**
  * Every change to a restriction goes through here: automatic (evaluate-flag, expiry) and manual (dashboard). Each
  * change is one Postgres transaction — the restriction, its outbox email and its audit event commit together,
@@ -72,62 +105,104 @@ export class RestrictionService {
     const account = input.recipients ?? (await this.emailAccount(this.prisma, input.accountId));
     const { restriction, notifications } = await this.transaction(async (tx) => {
       await this.lockAccount(tx, input.accountId);
-      const notifications: string[] = [];
-      if (input.replacesPendingId) {
-        const pending = await tx.restriction.findUnique({ where: { id: input.replacesPendingId } });
-        if (pending?.status === 'PENDING_APPROVAL') {
-          await this.change(
-            tx,
-            pending,
-            { status: 'REJECTED' },
-            input.actor,
-            'restriction.rejected',
-            'replaced by a higher rung',
-          );
-        }
-      }
-      if (input.status === 'ACTIVE') await this.supersede(tx, input, input.actor);
-      const version = await this.nextVersion(tx, input.accountId, input.scope, input.scopeValue);
-      const created = await tx.restriction.create({
-        data: {
-          accountId: input.accountId,
-          flagId: input.flagId,
-          scope: input.scope,
-          scopeValue: input.scope === 'ACCOUNT' ? null : input.scopeValue,
-          mode: input.mode,
-          throttleFactor: input.mode === 'THROTTLE' ? input.throttleFactor : null,
-          statusCode: input.statusCode,
-          reasonCode: input.reasonCode,
-          reason: input.reason.slice(0, 500),
-          level: input.level,
-          status: input.status,
-          startsAt: now,
-          expiresAt: new Date(now.getTime() + input.durationSeconds * 1000),
-          createdByType: input.actor.type,
-          createdBy: input.actor.id,
-          version,
-        },
-      });
-      await writeAudit(tx, {
-        actor: input.actor,
-        action: input.status === 'ACTIVE' ? 'restriction.applied' : 'restriction.proposed',
-        targetType: 'restriction',
-        targetId: created.id,
-        accountId: input.accountId,
-        before: null,
-        after: created,
-        reason: input.reason,
-      });
-      if (created.status === 'ACTIVE') {
-        const id = await this.notify(tx, account, created, 'applied', now, input.flag);
-        if (id) notifications.push(id);
-      }
-      return { restriction: created, notifications };
+      return this.create(tx, input, account, now);
     });
-    this.metrics
-      .counter('usageguard_restrictions_total', 'Restrictions written by the enforcer', ['status', 'mode'])
-      .inc({ status: restriction.status, mode: restriction.mode });
     return this.afterCommit(restriction.status === 'ACTIVE' ? 'applied' : 'proposed', restriction, notifications);
+  }
+
+  /**
+   * A flag for an account: decided under the account lock, so two flags of one account never both see "nothing in
+   * force". A flag joins the account-wide restriction in force unless it warrants something stronger; then that
+   * restriction is escalated in place (one "changed" email). Only without one does the flag get its own.
+   */
+  async enforceFlag(input: FlagEnforcement): Promise<RestrictionSummary> {
+    const { flag, actor } = input;
+    const now = new Date();
+    const account = await this.emailAccount(this.prisma, flag.accountId);
+    const result = await this.transaction(async (tx) => {
+      await this.lockAccount(tx, flag.accountId);
+      // Read again under the lock: a flag dismissed or re-scored meanwhile is not enforced at its old state.
+      const locked = await tx.flag.findUnique({ where: { id: flag.id }, select: { status: true, version: true } });
+      if (locked?.status !== 'OPEN' || locked.version !== flag.version) return null;
+      const own = await tx.restriction.findFirst({
+        where: { flagId: flag.id, status: { in: ['ACTIVE', 'PENDING_APPROVAL'] } },
+        orderBy: [{ level: 'desc' }, { createdAt: 'desc' }],
+      });
+      const active = await tx.restriction.findMany({
+        // One past its end is no longer in force, only not yet marked expired: a flag does not join it.
+        where: {
+          accountId: flag.accountId,
+          scope: 'ACCOUNT',
+          scopeValue: null,
+          status: 'ACTIVE',
+          expiresAt: { gt: now },
+        },
+        orderBy: { createdAt: 'desc' },
+      });
+      // A warning and a restriction may both be in force (a warning never ends a restriction): the restriction counts.
+      const inForce = active.find((r) => r.mode !== 'NOTIFY') ?? active[0] ?? null;
+      const { decision, restriction } = await input.decide(tx, inForce);
+      const approval = input.approved ? 'auto' : decision.approval;
+      const weighed = weighFlag(inForce && toInForce(inForce), { ...decision, approval }, now);
+      const pending = own?.status === 'PENDING_APPROVAL' ? own : null;
+
+      if (weighed.action === 'apply' || !inForce) {
+        if (pending && !isEscalation(pending, decision)) {
+          return { outcome: 'unchanged' as const, restriction: pending, notifications: [] };
+        }
+        const status = approval === 'auto' ? 'ACTIVE' : 'PENDING_APPROVAL';
+        const written = await this.create(
+          tx,
+          { ...restriction, status, actor, replacesPendingId: pending?.id ?? null, flag },
+          account,
+          now,
+        );
+        return { outcome: status === 'ACTIVE' ? ('applied' as const) : ('proposed' as const), ...written };
+      }
+
+      if (pending) {
+        await this.change(
+          tx,
+          pending,
+          { status: 'REJECTED' },
+          actor,
+          'restriction.rejected',
+          'flag joined the restriction in force',
+        );
+      }
+      if (weighed.action === 'join') {
+        const joined = await this.attach(tx, flag, inForce, actor, `${decision.explanation}: nothing stronger`);
+        return {
+          outcome: joined ? ('joined' as const) : ('unchanged' as const),
+          restriction: inForce,
+          notifications: [],
+        };
+      }
+      const escalated = await this.change(
+        tx,
+        inForce,
+        {
+          mode: restriction.mode,
+          throttleFactor: restriction.mode === 'THROTTLE' ? restriction.throttleFactor : null,
+          statusCode: restriction.statusCode,
+          reasonCode: restriction.reasonCode,
+          reason: restriction.reason.slice(0, 500),
+          level: restriction.level,
+          expiresAt: weighed.expiresAt,
+        },
+        actor,
+        'restriction.escalated',
+        `flag ${flag.id}: ${restriction.reason}`,
+      );
+      await this.attach(tx, flag, escalated, actor, `${decision.explanation}: escalated`);
+      const id = await this.notify(tx, account, escalated, 'changed', now, { flag, previous: inForce });
+      return { outcome: 'escalated' as const, restriction: escalated, notifications: id ? [id] : [] };
+    });
+    if (result === null) return summarize('skipped', null, 'none', `flag ${flag.id} changed meanwhile`);
+    this.metrics
+      .counter('usageguard_flag_outcomes_total', 'Flags evaluated by the enforcer, by outcome', ['outcome'])
+      .inc({ outcome: result.outcome });
+    return this.afterCommit(result.outcome, result.restriction, result.notifications);
   }
 
   /** Ops approved a proposal: it starts now and lasts as long as it was proposed to. */
@@ -137,7 +212,7 @@ export class RestrictionService {
       const current = await this.loadLocked(tx, restrictionId);
       if (current.status !== 'PENDING_APPROVAL') return { restriction: current, notifications: [], changed: false };
       const account = await this.emailAccount(tx, current.accountId);
-      await this.supersede(tx, current, actor, current.id);
+      const replaced = await this.supersede(tx, current, actor, current.id);
       const duration = current.expiresAt.getTime() - current.startsAt.getTime();
       const updated = await this.change(
         tx,
@@ -147,7 +222,9 @@ export class RestrictionService {
         'restriction.approved',
         reason,
       );
-      const id = await this.notify(tx, account, updated, 'applied', now);
+      const id = await this.notify(tx, account, updated, replaced ? 'changed' : 'applied', now, {
+        previous: replaced,
+      });
       return { restriction: updated, notifications: id ? [id] : [], changed: true };
     });
     if (!result.changed) return this.afterCommit('unchanged', result.restriction, []);
@@ -226,8 +303,11 @@ export class RestrictionService {
    */
   async sync(restriction: Restriction): Promise<RestrictionSummary['edge']> {
     let edge: RestrictionSummary['edge'] = 'none';
+    // A proposal, pending or rejected, never reached the edge; its version may be above the restriction in force on
+    // the same key, so a removal in its name would take that one away (and keep reconcile from writing it back).
+    const proposal = restriction.status === 'PENDING_APPROVAL' || restriction.status === 'REJECTED';
     try {
-      if (isEdgeRestriction(restriction)) {
+      if (isEdgeRestriction(restriction) && !proposal) {
         const outcome =
           restriction.status === 'ACTIVE'
             ? await this.store.put(toRecord(restriction))
@@ -292,6 +372,96 @@ export class RestrictionService {
     return summarize(outcome, restriction, edge);
   }
 
+  /** Writes a new restriction (or proposal) under the caller's account lock, with its audit event and email. */
+  private async create(tx: Tx, input: NewRestriction, account: EmailAccount, now: Date): Promise<Written> {
+    if (input.replacesPendingId) {
+      const pending = await tx.restriction.findUnique({ where: { id: input.replacesPendingId } });
+      if (pending?.status === 'PENDING_APPROVAL') {
+        await this.change(
+          tx,
+          pending,
+          { status: 'REJECTED' },
+          input.actor,
+          'restriction.rejected',
+          'replaced by a higher rung',
+        );
+      }
+    }
+    const replaced = input.status === 'ACTIVE' ? await this.supersede(tx, input, input.actor) : null;
+    const version = await this.nextVersion(tx, input.accountId, input.scope, input.scopeValue);
+    const created = await tx.restriction.create({
+      data: {
+        accountId: input.accountId,
+        flagId: input.flagId,
+        scope: input.scope,
+        scopeValue: input.scope === 'ACCOUNT' ? null : input.scopeValue,
+        mode: input.mode,
+        throttleFactor: input.mode === 'THROTTLE' ? input.throttleFactor : null,
+        statusCode: input.statusCode,
+        reasonCode: input.reasonCode,
+        reason: input.reason.slice(0, 500),
+        level: input.level,
+        status: input.status,
+        startsAt: now,
+        expiresAt: new Date(now.getTime() + input.durationSeconds * 1000),
+        createdByType: input.actor.type,
+        createdBy: input.actor.id,
+        version,
+      },
+    });
+    await writeAudit(tx, {
+      actor: input.actor,
+      action: input.status === 'ACTIVE' ? 'restriction.applied' : 'restriction.proposed',
+      targetType: 'restriction',
+      targetId: created.id,
+      accountId: input.accountId,
+      before: null,
+      after: created,
+      reason: input.reason,
+    });
+    this.metrics
+      .counter('usageguard_restrictions_total', 'Restrictions written by the enforcer', ['status', 'mode'])
+      .inc({ status: created.status, mode: created.mode });
+    if (created.status !== 'ACTIVE') return { restriction: created, notifications: [] };
+    // Replacing a restriction at the edge is a change for the customer, not a second restriction.
+    const change = replaced && created.mode !== 'NOTIFY' ? 'changed' : 'applied';
+    const id = await this.notify(tx, account, created, change, now, { flag: input.flag, previous: replaced });
+    return { restriction: created, notifications: id ? [id] : [] };
+  }
+
+  /**
+   * Records a flag against a restriction it did not create (its own needs no record): the flag row points at it and
+   * the audit log says so. Returns false when there was nothing to record (a retry, or the restriction's own flag).
+   */
+  private async attach(
+    tx: Tx,
+    flag: Flag,
+    restriction: Restriction,
+    actor: OpsActor,
+    reason: string,
+  ): Promise<boolean> {
+    if (restriction.flagId === flag.id) return false;
+    const current = await tx.flag.findUniqueOrThrow({ where: { id: flag.id }, select: { restrictionId: true } });
+    if (current.restrictionId === restriction.id) return false;
+    await tx.flag.update({ where: { id: flag.id }, data: { restrictionId: restriction.id } });
+    await writeAudit(tx, {
+      actor,
+      action: 'flag.attached',
+      targetType: 'flag',
+      targetId: flag.id,
+      accountId: flag.accountId,
+      before: { restrictionId: current.restrictionId },
+      after: {
+        restrictionId: restriction.id,
+        mode: restriction.mode,
+        level: restriction.level,
+        version: restriction.version,
+      },
+      reason,
+    });
+    return true;
+  }
+
   /** Under load a job may wait for a pooled connection; Prisma's 2 s default would fail it for nothing. */
   private transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.prisma.$transaction(work, { maxWait: 10_000, timeout: 20_000 });
@@ -339,13 +509,16 @@ export class RestrictionService {
     return rows[0].v;
   }
 
-  /** One active restriction per key: a new one ends the one in force (no lifted email: the applied one follows). */
+  /**
+   * One active restriction per key: a new one ends the one in force (no lifted email: the new one's email follows).
+   * Returns the restriction at the edge it replaced, if any, so that email says "changed" rather than "restricted".
+   */
   private async supersede(
     tx: Tx,
     key: { accountId: string; scope: RestrictionScope; scopeValue: string | null; mode: RestrictionMode },
     actor: OpsActor,
     exceptId?: string,
-  ): Promise<void> {
+  ): Promise<Restriction | null> {
     const active = await tx.restriction.findMany({
       where: {
         accountId: key.accountId,
@@ -367,6 +540,7 @@ export class RestrictionService {
         'replaced by a new restriction on the same scope',
       );
     }
+    return active.find((r) => r.mode !== 'NOTIFY' && r.expiresAt.getTime() > Date.now()) ?? null;
   }
 
   /** Updates a restriction with a fresh version and writes its audit event. */
@@ -399,20 +573,18 @@ export class RestrictionService {
     restriction: Restriction,
     change: NotificationChange,
     at: Date,
-    known?: Flag | null,
+    /** flag: whose evidence the email shows (default: the restriction's own flag); previous: for `changed`. */
+    options: { flag?: Flag | null; previous?: Restriction | null } = {},
   ): Promise<string | null> {
     const flag: Flag | null =
-      known?.id === restriction.flagId && known
-        ? known
-        : restriction.flagId
-          ? await tx.flag.findUnique({ where: { id: restriction.flagId } })
-          : null;
+      options.flag ?? (restriction.flagId ? await tx.flag.findUnique({ where: { id: restriction.flagId } }) : null);
     const parsed = parseEnforcementConfig(account.plan.enforcementConfig);
     return writeNotification(tx, {
       account,
       restriction,
       change,
       flag,
+      previous: options.previous,
       config: parsed.ok ? parsed.config : null,
       at,
     });

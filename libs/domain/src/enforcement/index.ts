@@ -1,2 +1,3 @@
 export * from './enforcement-config';
+export * from './in-force';
 export * from './ladder';

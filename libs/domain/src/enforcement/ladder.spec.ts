@@ -182,6 +182,12 @@ describe('countOffences', () => {
     expect(countOffences(list, { now, windowDays: 60, excludeFlagId: 'current' })).toBe(2);
     expect(countOffences([], { now, windowDays: 30 })).toBe(0);
   });
+
+  it('does not count the restriction in force a flag joins: the same incident, not an earlier one', () => {
+    const list = [past({ id: 'r1', flagId: 'f1', status: 'ACTIVE' }), past({ id: 'r2', flagId: 'f2' })];
+    expect(countOffences(list, { now, windowDays: 30, excludeFlagId: 'f3' })).toBe(2);
+    expect(countOffences(list, { now, windowDays: 30, excludeFlagId: 'f3', excludeRestrictionId: 'r1' })).toBe(1);
+  });
 });
 
 describe('helpers', () => {

@@ -86,11 +86,12 @@ export interface PastRestriction {
 /**
  * Earlier offences inside the repeat window: one per flag (an escalated flag that superseded its own restriction
  * is still one offence), one per manual restriction. Proposals never approved, rejected ones and forgiven ones
- * do not count, nor does the flag being evaluated.
+ * do not count, nor does the flag being evaluated, nor the restriction in force it would join (`excludeRestrictionId`:
+ * the same incident, not an earlier one).
  */
 export function countOffences(
   past: PastRestriction[],
-  options: { now: Date; windowDays: number; excludeFlagId?: string | null },
+  options: { now: Date; windowDays: number; excludeFlagId?: string | null; excludeRestrictionId?: string | null },
 ): number {
   const since = options.now.getTime() - options.windowDays * 86_400_000;
   const offences = new Set<string>();
@@ -99,6 +100,7 @@ export function countOffences(
     if (restriction.forgiven) continue;
     if (restriction.createdAt.getTime() < since) continue;
     if (options.excludeFlagId && restriction.flagId === options.excludeFlagId) continue;
+    if (options.excludeRestrictionId && restriction.id === options.excludeRestrictionId) continue;
     offences.add(restriction.flagId ? `flag:${restriction.flagId}` : `restriction:${restriction.id}`);
   }
   return offences.size;

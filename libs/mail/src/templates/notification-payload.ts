@@ -24,8 +24,18 @@ export interface RestrictionEmailPayload {
   } | null;
   startsAt: string;
   expiresAt: string;
-  /** applied: a new restriction or an extension; lifted: ended early by ops or expired. */
-  change: 'applied' | 'extended' | 'expired' | 'lifted';
+  /**
+   * applied: a new restriction; extended: a later end; changed: the restriction in force became stronger (a later
+   * flag escalated it, or ops replaced it); lifted: ended early by ops or expired.
+   */
+  change: 'applied' | 'extended' | 'changed' | 'expired' | 'lifted';
+  /** For `changed`: the restriction as it was before. */
+  previous?: {
+    mode: 'notify' | 'throttle' | 'block';
+    throttleFactor: number | null;
+    statusCode: number;
+    expiresAt: string;
+  };
   supportEmail: string | null;
   burstNoticeUrl: string | null;
 }

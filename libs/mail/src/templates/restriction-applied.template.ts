@@ -2,23 +2,33 @@ import { type Block, type Email, formatDuration, formatInstant, renderEmail } fr
 import { type RestrictionEmailPayload } from './notification-payload';
 import { contactBlocks, describeEffect, describeScope, evidenceBlocks } from './sections';
 
-/** A restriction is in force (or was extended): what, why, until when, and how to announce a burst or dispute. */
+/**
+ * A restriction is in force (or was extended, or changed): what, why, until when, and how to announce a burst or
+ * dispute.
+ */
 export function restrictionAppliedEmail(p: RestrictionEmailPayload): Email {
   const until = formatInstant(p.expiresAt);
-  const extended = p.change === 'extended';
-  const subject = extended
-    ? `API access restriction extended until ${until}`
-    : `API access restricted for ${p.accountName} until ${until}`;
+  const subject =
+    p.change === 'extended'
+      ? `API access restriction extended until ${until}`
+      : p.change === 'changed'
+        ? `API access restriction changed for ${p.accountName} until ${until}`
+        : `API access restricted for ${p.accountName} until ${until}`;
+  const opening =
+    p.change === 'extended'
+      ? `The temporary restriction on ${describeScope(p)} of ${p.accountName} has been extended.`
+      : p.change === 'changed'
+        ? `The temporary restriction on ${describeScope(p)} of ${p.accountName} has changed. This replaces the restriction we told you about before; it is not an additional one.`
+        : `We have temporarily restricted ${describeScope(p)} of ${p.accountName} to protect the stability of the API for all customers.`;
+  const before = p.change === 'changed' && p.previous ? { ...p, ...p.previous } : null;
   const blocks: Block[] = [
-    {
-      kind: 'paragraph',
-      text: extended
-        ? `The temporary restriction on ${describeScope(p)} of ${p.accountName} has been extended.`
-        : `We have temporarily restricted ${describeScope(p)} of ${p.accountName} to protect the stability of the API for all customers.`,
-    },
+    { kind: 'paragraph', text: opening },
     {
       kind: 'facts',
       rows: [
+        ...(before
+          ? [['Until now', `${describeEffect(before)}, until ${formatInstant(before.expiresAt)}`] as [string, string]]
+          : []),
         ['Restriction', describeEffect(p)],
         ['Applies to', describeScope(p)],
         ['From', formatInstant(p.startsAt)],

@@ -64,6 +64,24 @@ describe('customer email templates', () => {
     expect(renderNotification('RESTRICTION_APPLIED', payload({ change: 'extended' }), at).subject).toMatch(
       /^API access restriction extended until/,
     );
+    const changed = renderNotification(
+      'RESTRICTION_APPLIED',
+      payload({
+        change: 'changed',
+        previous: { mode: 'throttle', throttleFactor: 0.5, statusCode: 429, expiresAt: '2026-11-24T11:45:00.000Z' },
+      }),
+      at,
+    );
+    expect(changed.subject).toBe(
+      'API access restriction changed for Acme <Corp> & Sons until Tuesday, 24 November 2026, 12:00 UTC',
+    );
+    for (const body of [changed.html, changed.text]) {
+      expect(body).toContain('not an additional one');
+      expect(body).toContain(
+        'Rate limits reduced to 50% of your plan (HTTP 429 above them), until Tuesday, 24 November 2026, 11:45 UTC',
+      );
+      expect(body).toContain('Requests are refused with HTTP 503');
+    }
     const lifted = renderNotification('RESTRICTION_LIFTED', payload({ change: 'lifted' }), at);
     expect(lifted.subject).toBe('API access restored for Acme <Corp> & Sons');
     expect(lifted.text).toContain('Our team lifted the temporary restriction');
