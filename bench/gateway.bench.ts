@@ -79,6 +79,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       process.execPath,
       [
         ...(args.includes('--prof') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(tmpdir(), 'ug-edge-prof')}`] : []),
+        '--max-semi-space-size=64', // as the edge runs in production (scripts/start.sh, docker-compose.yml)
         '-r',
         '@swc-node/register',
         'apps/edge/src/main.ts',

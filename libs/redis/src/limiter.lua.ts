@@ -4,139 +4,134 @@
  * requests. The clock is Redis's own TIME, so edges with skewed clocks still agree. Mirrors
  * libs/domain/src/limiter/window-math.ts.
  *
- * KEYS: per rule i, KEYS[2i-1] = hash of window counters, KEYS[2i] = sorted set of concurrency leases.
- *   Window fields `<seconds><a|s>:b|c|p` = bucket index, current count, previous count.
- * ARGV: mode ('c' check, 'p' peek: cost 0, no writes), now ms (0: Redis TIME), lease id, lease ms, rule count, and
- *   the rules as one space-separated string: per rule cost, shadow, countLimited, concurrency (0: none), window
- *   count, then per window limit, seconds, aligned (0/1).
- * Reply: allowed, deciding rule (1-based, 0 none), now ms, then per rule: allowed, window denied, concurrency denied,
- *   concurrency remaining (-1: none), window count, then per window the state the request was judged on (bucket,
- *   current, previous). Remaining, reset and Retry-After are derived from that state by window-math.ts on the edge:
- *   the script computes only what the decision needs, with the same estimate, in the same floating-point order.
+ * KEYS: KEYS[1..n] = per rule, the rule's window state: one string of little-endian doubles, (bucket index, current
+ *   count, previous count) per window in the rule's order. The key names the rule's windows (lengths, alignment),
+ *   so a value always has the layout the rule expects; a value of any other size is read as empty. Then one sorted
+ *   set of concurrency leases per rule that has a concurrency limit, in rule order.
+ * ARGV[1]: the request as little-endian doubles, ARGV[2] its struct format ('<' and one 'd' per number): peek (1: cost
+ *   0, no writes), now ms (0: Redis TIME), lease ms, rule count n, then per rule its cost and
+ *   flags + 4 × window count + 64 × concurrency limit (flags: 1 shadow, 2 counts limited requests; concurrency 0:
+ *   none), then per window its limit and 2 × seconds + aligned (0/1).
+ * ARGV[3]: the lease id.
+ * Reply: allowed, deciding rule (1-based, 0 none), now ms, then per rule: 1 if it admits the request + 2 if its
+ *   concurrency limit denied it + 4 × (concurrency remaining + 1) (0: no limit), then per rule the stored state the
+ *   request was judged on, as stored (nil: none). The edge rolls that state forward to now and derives the windows'
+ *   verdicts, remaining, reset and Retry-After with window-math.ts: the same estimate in the same floating-point
+ *   order, so the figures agree with the decision.
  *
- * Written for speed in Redis's Lua 5.1: flat arrays indexed by window number instead of a table per window (no
- * rehashing), no string building, no closures, and writes limited to the fields that changed.
+ * Written for Redis's Lua 5.1, where a script this size costs what it allocates and converts, not what it computes:
+ * the request and the state are binary (struct, no string parsing or number formatting), the state of every rule is
+ * read with one MGET, few tables are made, and an unchanged expiry is kept (KEEPTTL) rather than formatted and set.
  */
 export const LIMITER_LUA = `
-local peek = ARGV[1] == 'p'
-local now = tonumber(ARGV[2])
+local S = { struct.unpack(ARGV[2], ARGV[1]) }
+local peek = S[1] == 1
+local now = S[2]
 if now == 0 then
   local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  now = t[1] * 1000 + math.floor(t[2] / 1000)
 end
-local leaseId = ARGV[3]
-local leaseMs = tonumber(ARGV[4])
-local n = tonumber(ARGV[5])
+local leaseMs = S[3]
+local n = S[4]
 local floor = math.floor
--- The rules arrive as one string of numbers: one argument instead of dozens, which the client pays for per argument.
-local S, c = {}, 0
-for tok in string.gmatch(ARGV[6], '%S+') do
-  c = c + 1
-  S[c] = tok
-end
-local p = 1
-local deciding = 0
--- Few tables: each one costs an allocation and rehashes as it grows, which dominates a script this size.
+-- Formats of a rule's state by window count: constants, as every string a script builds is hashed and interned.
+local FMT = { '<ddd', '<dddddd', '<ddddddddd', '<dddddddddddd' }
+local V = redis.call('MGET', unpack(KEYS, 1, n))
 local out = { 0, 0, now }
-local R = {} -- per rule, stride 5: allowed, countLimited, concurrency, moved, expireAt
-local A = {} -- per rule: HSET arguments of an admitted request
-local fields = {}
+local A = {} -- per rule: the state to store if the request is admitted (rules that count limited requests: always)
+local E = {} -- per rule: the new absolute expiry when a bucket moved, else 0 (the expiry stays)
+local L = {} -- per rule with a concurrency limit: the index of its lease key
+local C = {} -- per rule that counts limited requests: true
+local W = {} -- the new state of the current rule, reused
+local p = 5
+local lk = n
+local deciding = 0
+local counting = false
 
 for i = 1, n do
-  local cost = tonumber(S[p])
+  local cost, meta = S[p], S[p + 1]
+  p = p + 2
   if peek then cost = 0 end
-  local shadow = S[p + 1] == '1'
-  local countLimited = S[p + 2] == '1'
-  local cc = tonumber(S[p + 3])
-  local nw = tonumber(S[p + 4])
-  p = p + 5
-  local base = #out
-  out[base + 1], out[base + 2], out[base + 3], out[base + 4], out[base + 5] = 0, 0, 0, -1, nw
-  local allowed, wDenied, moved, expireAt = true, false, false, 0
-  local args, a = {}, 0
-  if nw > 0 then
-    for j = 1, nw do
-      local q = p + (j - 1) * 3
-      local f = S[q + 1] .. (S[q + 2] == '1' and 'a:' or 's:')
-      fields[3 * j - 2], fields[3 * j - 1], fields[3 * j] = f .. 'b', f .. 'c', f .. 'p'
-    end
-    local vals = redis.call('HMGET', KEYS[2 * i - 1], unpack(fields, 1, 3 * nw))
-    for j = 1, nw do
-      local limit, T, aligned = tonumber(S[p]), tonumber(S[p + 1]) * 1000, S[p + 2] == '1'
-      local fb, fc, fp = fields[3 * j - 2], fields[3 * j - 1], fields[3 * j]
-      p = p + 3
-      local bucket = floor(now / T)
-      local sb = tonumber(vals[3 * j - 2])
-      local cur, prev = 0, 0
-      if sb ~= nil then
-        if sb >= bucket then
-          bucket = sb
-          cur = tonumber(vals[3 * j - 1]) or 0
-          prev = tonumber(vals[3 * j]) or 0
-        elseif sb == bucket - 1 then
-          prev = tonumber(vals[3 * j - 1]) or 0
-        end
-      end
-      local elapsed = now - bucket * T
-      if elapsed < 0 then elapsed = 0 elseif elapsed > T then elapsed = T end
-      local used = cur
-      if not aligned then used = prev * (T - elapsed) / T + cur end
-      if used + cost > limit then
-        allowed = false
-        wDenied = true
-      end
-      local o = #out
-      out[o + 1], out[o + 2], out[o + 3] = bucket, cur, prev
-      -- Only what changes is written: within a bucket, the count alone (number-to-string conversion is dear).
-      args[a + 1], args[a + 2] = fc, cur + cost
-      a = a + 2
-      if sb ~= bucket then
-        args[a + 1], args[a + 2], args[a + 3], args[a + 4] = fb, bucket, fp, prev
-        a = a + 4
+  local flags = meta % 4
+  local nw = floor(meta / 4) % 16
+  local cc = floor(meta / 64)
+  local allowed, moved, expireAt = true, false, 0
+  local blob = V[i]
+  local st = blob and nw > 0 and #blob == 24 * nw
+  out[3 + n + i] = blob
+  for j = 1, nw do
+    local limit, code = S[p], S[p + 1]
+    p = p + 2
+    local aligned = code % 2 == 1
+    local T = (code - code % 2) * 500
+    local bucket = floor(now / T)
+    local cur, prev = 0, 0
+    local q = 3 * j - 2
+    if st then
+      local sb, sc, sp = struct.unpack('<ddd', blob, 8 * q - 7)
+      if sb >= bucket then
+        bucket, cur, prev = sb, sc, sp
+      else
+        if sb == bucket - 1 then prev = sc end
         moved = true
       end
-      local e = (bucket + 2) * T
-      if aligned then e = (bucket + 1) * T end
-      if e > expireAt then expireAt = e end
-    end
-  end
-  local cDenied = false
-  if cc > 0 then
-    local lk = KEYS[2 * i]
-    redis.call('ZREMRANGEBYSCORE', lk, '-inf', now)
-    local held = redis.call('ZCARD', lk)
-    if held >= cc then
-      cDenied, allowed = true, false
-      out[base + 4] = 0
-    elseif peek then
-      out[base + 4] = cc - held
     else
-      out[base + 4] = cc - held - 1
+      moved = true
+    end
+    local elapsed = now - bucket * T
+    if elapsed < 0 then elapsed = 0 elseif elapsed > T then elapsed = T end
+    local used = cur
+    if not aligned then used = prev * (T - elapsed) / T + cur end
+    if used + cost > limit then allowed = false end
+    W[q], W[q + 1], W[q + 2] = bucket, cur + cost, prev
+    local e = (bucket + 2) * T
+    if aligned then e = (bucket + 1) * T end
+    if e > expireAt then expireAt = e end
+  end
+  local f = 0
+  if cc > 0 then
+    lk = lk + 1
+    L[i] = lk
+    redis.call('ZREMRANGEBYSCORE', KEYS[lk], '-inf', now)
+    local held = redis.call('ZCARD', KEYS[lk])
+    if held >= cc then
+      allowed = false
+      f = 2 + 4
+    elseif peek then
+      f = 4 * (cc - held + 1)
+    else
+      f = 4 * (cc - held)
     end
   end
-  out[base + 1] = allowed and 1 or 0
-  out[base + 2] = wDenied and 1 or 0
-  out[base + 3] = cDenied and 1 or 0
-  local r = 5 * (i - 1)
-  R[r + 1], R[r + 2], R[r + 3], R[r + 4], R[r + 5] = allowed, countLimited, cc, moved, expireAt
-  A[i] = args
-  if not allowed and not shadow and deciding == 0 then deciding = i end
+  if allowed then f = f + 1 end
+  out[3 + i] = f
+  if nw > 0 and not peek and (allowed or flags >= 2) then
+    A[i] = struct.pack(FMT[nw] or ('<' .. string.rep('d', 3 * nw)), unpack(W, 1, 3 * nw))
+    E[i] = moved and expireAt or 0
+  end
+  if flags >= 2 then
+    C[i] = true
+    counting = true
+  end
+  if not allowed and flags % 2 == 0 and deciding == 0 then deciding = i end
 end
 
-if not peek then
+if not peek and (deciding == 0 or counting) then
   for i = 1, n do
-    local r = 5 * (i - 1)
-    if (deciding == 0 and R[r + 1]) or (deciding ~= 0 and R[r + 2]) then
-      local args = A[i]
-      if #args > 0 then
-        redis.call('HSET', KEYS[2 * i - 1], unpack(args))
-        -- The expiry is absolute (the end of the last bucket that still matters), so it only moves with a bucket.
-        if R[r + 4] then redis.call('PEXPIREAT', KEYS[2 * i - 1], R[r + 5] + 1000) end
+    -- Admitted: every rule that admits it (a shadow rule that said no keeps its count). Denied: only the rules that
+    -- count limited requests.
+    local admits = out[3 + i] % 2 == 1
+    if A[i] and ((deciding == 0 and admits) or (deciding ~= 0 and C[i])) then
+      -- The expiry is absolute (the end of the last bucket that still matters), so it only moves with a bucket.
+      if E[i] > 0 then
+        redis.call('SET', KEYS[i], A[i], 'PXAT', E[i] + 1000)
+      else
+        redis.call('SET', KEYS[i], A[i], 'KEEPTTL')
       end
-      if deciding == 0 and R[r + 3] > 0 then
-        redis.call('ZADD', KEYS[2 * i], now + leaseMs, leaseId)
-        redis.call('PEXPIRE', KEYS[2 * i], leaseMs + 1000)
-      end
+    end
+    if deciding == 0 and admits and L[i] then
+      redis.call('ZADD', KEYS[L[i]], now + leaseMs, ARGV[3])
+      redis.call('PEXPIRE', KEYS[L[i]], leaseMs + 1000)
     end
   end
 end

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@usageguard/config';
 import { Redis, type RedisOptions } from 'ioredis';
+import { PipelinedConnection, type PipelinedConnectionOptions } from './pipelined-connection';
 
 /**
  * Redis connections. `client` serves commands; subscribers get their own connection (a subscribed connection
@@ -11,7 +12,7 @@ export class RedisRepository implements OnModuleDestroy {
   readonly client: Redis;
   readonly prefix: string;
   private readonly url: string;
-  private readonly connections = new Set<Redis>();
+  private readonly connections = new Set<{ quit(): Promise<unknown> }>();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.url = config.redis.url;
@@ -27,6 +28,13 @@ export class RedisRepository implements OnModuleDestroy {
   connect(options: RedisOptions = {}): Redis {
     const connection = new Redis(this.url, { lazyConnect: false, maxRetriesPerRequest: 3, ...options });
     connection.on('error', () => undefined); // reconnects by itself; callers see failures on their commands
+    this.connections.add(connection);
+    return connection;
+  }
+
+  /** A lean pipelined connection for hot paths (pipelined-connection.ts); closed with the module. */
+  connectPipelined(options: PipelinedConnectionOptions): PipelinedConnection {
+    const connection = new PipelinedConnection(this.url, options);
     this.connections.add(connection);
     return connection;
   }

@@ -29,7 +29,7 @@ describe('limiter Lua script (real Redis)', () => {
   const rule = (name: string, windows: ScriptRule['windows'], extra: Partial<ScriptRule> = {}): ScriptRule => {
     const account = `acct-${uniqueId()}`;
     return {
-      key: limiterKeys.windows(redis.prefix, account, name, 's'),
+      key: limiterKeys.windows(redis.prefix, account, name, 's', windows),
       leaseKey: limiterKeys.leases(redis.prefix, account, name, 's'),
       cost: 1,
       shadow: false,
@@ -131,6 +131,22 @@ describe('limiter Lua script (real Redis)', () => {
     expect(raised.rules[0].windows[0].remaining).toBe(13);
   });
 
+  it('never reads state laid out for other windows: a changed window set starts afresh under its own key', async () => {
+    const before = [{ limit: 10, seconds: 60, aligned: false }];
+    const after = [
+      { limit: 10, seconds: 60, aligned: false },
+      { limit: 100, seconds: 3600, aligned: true },
+    ];
+    expect(limiterKeys.windows('', 'a', 'r', 's', before)).not.toBe(limiterKeys.windows('', 'a', 'r', 's', after));
+    const r = rule('layout', before);
+    for (let i = 0; i < 4; i++) await check([r], T0 + 1000);
+    // The same key with a value of another size (a stale key, a hand edit) reads as empty rather than misread.
+    const reshaped = await check([{ ...r, windows: after }], T0 + 1000);
+    expect(reshaped.rules[0].windows.map((w) => w.remaining)).toEqual([9, 99]);
+    const again = await check([{ ...r, windows: after }], T0 + 1000);
+    expect(again.rules[0].windows.map((w) => w.remaining)).toEqual([8, 98]);
+  });
+
   it('runs a real plan compiled from configuration', async () => {
     const raw: RawPlan = {
       id: 'p',
@@ -152,7 +168,7 @@ describe('limiter Lua script (real Redis)', () => {
     });
     const r = {
       ...rule('x', applicable.windows),
-      key: limiterKeys.windows(redis.prefix, 'z', 'tok', applicable.subject),
+      key: limiterKeys.windows(redis.prefix, 'z', 'tok', applicable.subject, applicable.windows),
     };
     const outcomes = [];
     for (let i = 0; i < 5; i++) outcomes.push((await check([r], 0)).allowed); // Redis's own clock

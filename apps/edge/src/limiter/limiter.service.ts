@@ -32,6 +32,7 @@ export class LimiterService {
   private readonly leaseMs: number;
   private degraded = false;
   private readonly decisions: Counter<string>;
+  private readonly decisionCounters = new Map<string, Counter.Internal>();
   private readonly redisErrors: Counter<string>;
   private readonly circuit: Gauge<string>;
   private readonly shadow: Counter<string>;
@@ -106,21 +107,29 @@ export class LimiterService {
     rules: ApplicableRule[],
     leaseId: string,
   ): Promise<LimitDecision> {
-    const scriptRules: ScriptRule[] = rules.map((a) => ({
-      ...this.keysOf(accountId, a),
-      cost: a.rule.cost,
-      shadow: a.rule.shadow,
-      countLimited: a.rule.countLimited,
-      concurrency: a.rule.concurrency ?? 0,
-      windows: a.windows,
-    }));
+    const scriptRules: ScriptRule[] = rules.map((a) => {
+      const keys = this.keysOf(accountId, a);
+      return {
+        key: keys.key,
+        leaseKey: keys.leaseKey,
+        cost: a.rule.cost,
+        shadow: a.rule.shadow,
+        countLimited: a.rule.countLimited,
+        concurrency: a.rule.concurrency ?? 0,
+        windows: a.windows,
+      };
+    });
     const result = await this.script.evaluate({ mode, leaseId, leaseMs: this.leaseMs, rules: scriptRules });
     const reports: RuleReport[] = rules.map((applicable, i) => {
       const r = result.rules[i];
       return {
         applicable,
         allowed: r.allowed,
-        windows: r.windows.map((w, j) => ({ window: applicable.windows[j], ...w })),
+        windows: r.windows.map((w, j) => ({
+          window: applicable.windows[j],
+          remaining: w.remaining,
+          resetAtMs: w.resetAtMs,
+        })),
         concurrencyRemaining: r.concurrencyRemaining,
         retryAfterMs: r.retryAfterMs,
       };
@@ -145,7 +154,7 @@ export class LimiterService {
     const tag = applicable.rule.scope === 'PLAN' ? `plan:${applicable.subject}` : accountId;
     const prefix = this.script.prefix;
     return {
-      key: limiterKeys.windows(prefix, tag, applicable.rule.id, applicable.subject),
+      key: limiterKeys.windows(prefix, tag, applicable.rule.id, applicable.subject, applicable.windows),
       leaseKey: limiterKeys.leases(prefix, tag, applicable.rule.id, applicable.subject),
     };
   }
@@ -210,7 +219,15 @@ export class LimiterService {
   }
 
   private count(decision: LimitDecision): LimitDecision {
-    this.decisions.inc({ source: decision.source, outcome: decision.allowed ? 'allowed' : 'limited' });
+    const outcome = decision.allowed ? 'allowed' : 'limited';
+    const key = `${decision.source}:${outcome}`;
+    let counter = this.decisionCounters.get(key);
+    if (!counter) {
+      // Bound children: labelling on every call hashes the labels each time, on the hottest path of the edge.
+      counter = this.decisions.labels({ source: decision.source, outcome });
+      this.decisionCounters.set(key, counter);
+    }
+    counter.inc();
     for (const rule of decision.shadowLimited) this.shadow.inc({ rule });
     return decision;
   }
