@@ -11,26 +11,63 @@ import { createTestEnvironment } from '@usageguard/testing';
 
 interface CannonResult {
   requests: { average: number };
-  latency: { p50: number; p99: number };
   non2xx: number;
   errors: number;
 }
-type Cannon = (options: {
+interface CannonOptions {
   url: string;
   connections: number;
   duration: number;
   headers: Record<string, string>;
   pipelining?: number;
-}) => Promise<CannonResult>;
+  /** Requests per second offered across all connections (an open-model load), else as fast as answered. */
+  overallRate?: number;
+}
+interface CannonInstance {
+  on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+}
+type Cannon = (options: CannonOptions, done: (error: Error | null, result: CannonResult) => void) => CannonInstance;
 // autocannon ships no type declarations; this is the part of its API the bench uses.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as Cannon;
 
+interface Load {
+  rps: number;
+  non2xx: number;
+  errors: number;
+  /** Sorted response times in ms, at microsecond resolution (autocannon's own percentiles are whole ms). */
+  latencies: Float64Array;
+}
+
+/** One autocannon run; latencies come from its per-response hrtime, not from its whole-millisecond histogram. */
+function load(options: CannonOptions): Promise<Load> {
+  const times: number[] = [];
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(options, (error, result) => {
+      if (error) return reject(error);
+      resolve({
+        rps: result.requests.average,
+        non2xx: result.non2xx,
+        errors: result.errors,
+        latencies: Float64Array.from(times).sort(),
+      });
+    });
+    instance.on('response', (_client, _status, _bytes, ms) => times.push(ms));
+  });
+}
+
+const percentile = (sorted: Float64Array, p: number) =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+const ms = (n: number) => Math.round(n * 1000) / 1000;
+
 /**
- * `npm run bench -- gateway [--seconds N] [--connections N] [--prof]` (--prof: a CPU profile of the edge in
- * the system temp directory, ug-edge-prof): requests per second through the edge (its own
- * process: auth cache, restrictions, one limiter round trip for a 3-rule policy, undici to the upstream, a request
- * log event to Kafka) against the same local upstream hit directly, both with autocannon.
+ * `npm run bench -- gateway [--seconds N] [--connections N] [--rate N] [--prof]` (--prof: a CPU profile of the
+ * edge in the system temp directory, ug-edge-prof): requests per second through the edge (its own process: auth
+ * cache, restrictions, one limiter round trip for a 3-rule policy, undici to the upstream, a request log event to
+ * Kafka) against the same local upstream hit directly, both with autocannon as fast as they answer; then the
+ * latency the edge adds, with both offered the same load below saturation (--rate, default 1,000 req/s, over the
+ * same connections), and with one client at 200 req/s. The peer in every phase is bench/peers/bare-proxy.ts: the
+ * same undici forwarding with nothing else, the floor of a Node proxy hop on the machine.
  */
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const arg = (name: string, fallback: number) => {
@@ -51,7 +88,25 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-  let child: ReturnType<typeof spawn> | undefined;
+  const children: ReturnType<typeof spawn>[] = [];
+  /** Starts a process of the repository and resolves with the URL it announces on stdout. */
+  const start = (script: string, scriptArgs: string[], env: Record<string, string>, flags: string[], ready: RegExp) => {
+    const child = spawn(process.execPath, [...flags, '-r', '@swc-node/register', script, ...scriptArgs], {
+      cwd: path.resolve(__dirname, '..'),
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    return new Promise<string>((resolve, reject) => {
+      let buffer = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        const found = ready.exec(buffer)?.[1];
+        if (found) resolve(found);
+      });
+      child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    });
+  };
 
   try {
     await kafka.ensureTopics();
@@ -75,61 +130,98 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       },
     });
 
-    const edge = spawn(
-      process.execPath,
+    const edgeUrl = await start(
+      'apps/edge/src/main.ts',
+      [],
+      { ...env.env, EDGE_PORT: '0', EDGE_ADMIN_PORT: '0', EDGE_UPSTREAM_URL: upstreamUrl, LOG_LEVEL: 'info' },
       [
         ...(args.includes('--prof') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(tmpdir(), 'ug-edge-prof')}`] : []),
         '--max-semi-space-size=64', // as the edge runs in production (scripts/start.sh, docker-compose.yml)
-        '-r',
-        '@swc-node/register',
-        'apps/edge/src/main.ts',
       ],
-      {
-        cwd: path.resolve(__dirname, '..'),
-        env: { ...env.env, EDGE_PORT: '0', EDGE_ADMIN_PORT: '0', EDGE_UPSTREAM_URL: upstreamUrl, LOG_LEVEL: 'info' },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+      /edge gateway listening on (http:\/\/[\d.:]+)/,
     );
-    child = edge;
-    const edgeUrl = await new Promise<string>((resolve, reject) => {
-      let buffer = '';
-      edge.stdout.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString();
-        const found = /edge gateway listening on (http:\/\/[\d.:]+)/.exec(buffer)?.[1];
-        if (found) resolve(found);
-      });
-      edge.once('exit', (code) => reject(new Error(`edge exited with ${code}`)));
-    });
+    const bareUrl = await start(
+      'bench/peers/bare-proxy.ts',
+      [upstreamUrl],
+      { ...env.env },
+      ['--max-semi-space-size=64'],
+      /bare proxy listening on (http:\/\/[\d.:]+)/,
+    );
 
     const headers = { authorization: `Bearer ${secret.secret}` };
-    const cannon = (url: string) =>
-      autocannon({ url: `${url}/v1/items`, connections, duration: seconds, headers, pipelining: 1 });
-    console.error(`[gateway] warm-up, then ${seconds}s × ${connections} connections: direct, then through the edge`);
-    await autocannon({ url: `${edgeUrl}/v1/items`, connections, duration: Math.min(3, seconds), headers });
-    const direct = await cannon(upstreamUrl);
-    console.error(`[gateway] direct: ${Math.round(direct.requests.average)} req/s p50 ${direct.latency.p50} ms`);
-    const through = await cannon(edgeUrl);
+    const url = (base: string) => `${base}/v1/items`;
     console.error(
-      `[gateway] edge: ${Math.round(through.requests.average)} req/s p50 ${through.latency.p50} ms, ` +
-        `non-2xx ${through.non2xx}, errors ${through.errors}`,
+      `[gateway] warm-up, then ${seconds}s × ${connections} connections: direct, through a bare proxy, through the edge`,
+    );
+    await load({ url: url(edgeUrl), connections, duration: Math.min(3, seconds), headers });
+    await load({ url: url(bareUrl), connections, duration: 1, headers });
+    // Throughput: as fast as each side answers (a closed loop, so latencies here include queueing at saturation).
+    const direct = await load({ url: url(upstreamUrl), connections, duration: seconds, headers });
+    console.error(`[gateway] direct: ${Math.round(direct.rps)} req/s`);
+    const bare = await load({ url: url(bareUrl), connections, duration: seconds, headers });
+    console.error(`[gateway] bare proxy: ${Math.round(bare.rps)} req/s`);
+    const through = await load({ url: url(edgeUrl), connections, duration: seconds, headers });
+    console.error(
+      `[gateway] edge: ${Math.round(through.rps)} req/s, non-2xx ${through.non2xx}, errors ${through.errors}`,
     );
     if (through.non2xx > 0 || through.errors > 0) throw new Error('the edge answered errors under load');
 
+    // Added latency: the same offered load below saturation for both, so the difference is the edge's own work
+    // and round trips, not a queue that only the slower side builds up.
+    const rate = arg('rate', 1000);
+    console.error(`[gateway] added latency at ${rate} req/s offered to each, ${seconds}s`);
+    const directAtRate = await load({
+      url: url(upstreamUrl),
+      connections,
+      duration: seconds,
+      headers,
+      overallRate: rate,
+    });
+    const bareAtRate = await load({ url: url(bareUrl), connections, duration: seconds, headers, overallRate: rate });
+    const edgeAtRate = await load({ url: url(edgeUrl), connections, duration: seconds, headers, overallRate: rate });
+    if (edgeAtRate.non2xx > 0 || edgeAtRate.errors > 0) throw new Error('the edge answered errors under load');
+    // And one client at a time, where nothing queues: the latency the edge's own work and round trips add.
+    const one = { connections: 1, duration: Math.max(3, Math.round(seconds / 2)), headers, overallRate: 200 };
+    const directAlone = await load({ url: url(upstreamUrl), ...one });
+    const bareAlone = await load({ url: url(bareUrl), ...one });
+    const edgeAlone = await load({ url: url(edgeUrl), ...one });
+    const p = (l: Load, q: number) => percentile(l.latencies, q);
+    console.error(
+      `[gateway] one client at 200 req/s: direct p50 ${ms(p(directAlone, 0.5))} ms, bare proxy ` +
+        `${ms(p(bareAlone, 0.5))} ms, edge ${ms(p(edgeAlone, 0.5))} ms`,
+    );
+    console.error(
+      `[gateway] at ${rate} req/s: direct p50 ${ms(p(directAtRate, 0.5))} ms p99 ${ms(p(directAtRate, 0.99))} ms; ` +
+        `bare proxy p50 ${ms(p(bareAtRate, 0.5))} ms p99 ${ms(p(bareAtRate, 0.99))} ms; ` +
+        `edge p50 ${ms(p(edgeAtRate, 0.5))} ms p99 ${ms(p(edgeAtRate, 0.99))} ms`,
+    );
+
     return {
-      rps: Math.round(through.requests.average),
-      direct_rps: Math.round(direct.requests.average),
-      added_p50_ms: Math.round((through.latency.p50 - direct.latency.p50) * 1000) / 1000,
-      added_p99_ms: Math.round((through.latency.p99 - direct.latency.p99) * 1000) / 1000,
-      edge_p50_ms: through.latency.p50,
-      edge_p99_ms: through.latency.p99,
-      direct_p50_ms: direct.latency.p50,
-      direct_p99_ms: direct.latency.p99,
+      rps: Math.round(through.rps),
+      direct_rps: Math.round(direct.rps),
+      added_p50_ms: ms(p(edgeAtRate, 0.5) - p(directAtRate, 0.5)),
+      added_p99_ms: ms(p(edgeAtRate, 0.99) - p(directAtRate, 0.99)),
+      latency_rate_rps: rate,
+      edge_p50_ms: ms(p(edgeAtRate, 0.5)),
+      edge_p99_ms: ms(p(edgeAtRate, 0.99)),
+      direct_p50_ms: ms(p(directAtRate, 0.5)),
+      direct_p99_ms: ms(p(directAtRate, 0.99)),
+      bare_proxy_rps: Math.round(bare.rps),
+      bare_proxy_added_p50_ms: ms(p(bareAtRate, 0.5) - p(directAtRate, 0.5)),
+      bare_proxy_added_p99_ms: ms(p(bareAtRate, 0.99) - p(directAtRate, 0.99)),
+      rps_vs_bare_proxy: Math.round((through.rps / bare.rps) * 100) / 100,
+      one_client_added_p50_ms: ms(p(edgeAlone, 0.5) - p(directAlone, 0.5)),
+      one_client_added_p99_ms: ms(p(edgeAlone, 0.99) - p(directAlone, 0.99)),
+      one_client_bare_proxy_added_p50_ms: ms(p(bareAlone, 0.5) - p(directAlone, 0.5)),
+      saturated_added_p50_ms: ms(p(through, 0.5) - p(direct, 0.5)),
+      saturated_edge_p99_ms: ms(p(through, 0.99)),
       connections,
       seconds,
     };
   } finally {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
+    for (const child of children) {
+      if (child.exitCode !== null) continue;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
     }

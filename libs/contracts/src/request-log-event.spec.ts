@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeRequestLogEvent,
+  encodeRequestLogLines,
+  requestLogLines,
   isPlainValidV1,
   parseRequestLogEvent,
   requestLogEventSchema,
@@ -88,5 +90,21 @@ describe('request log event v1', () => {
     expect(decodeRequestLogEvent(null)).toEqual({ ok: false, reason: 'empty message' });
     const broken = decodeRequestLogEvent('{"v":');
     expect(broken.ok).toBe(false);
+  });
+
+  it('reads one or more events per message, one JSON document per line', () => {
+    const a = { ...valid, eventId: 'a', route: '/v1/notes\nwith a newline in a value' };
+    const b = { ...valid, eventId: 'b' };
+    const value = Buffer.from(encodeRequestLogLines([a, b]));
+    const lines = requestLogLines(value);
+    expect(lines.map((line) => decodeRequestLogEvent(line))).toEqual([
+      { ok: true, event: a },
+      { ok: true, event: b },
+    ]);
+    expect(requestLogLines(Buffer.from(JSON.stringify(a)))).toHaveLength(1); // a single-event message
+    expect(requestLogLines(Buffer.from(`${JSON.stringify(a)}\n`))).toHaveLength(1); // a trailing newline
+    expect(requestLogLines(Buffer.alloc(0))).toEqual([]);
+    expect(requestLogLines(null)).toEqual([]);
+    expect(requestLogLines(Buffer.from('x\n\ny')).map(String)).toEqual(['x', '', 'y']); // an empty line is a bad event
   });
 });

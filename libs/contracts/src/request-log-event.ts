@@ -121,6 +121,32 @@ export function decodeRequestLogEvent(bytes: Buffer | string | null | undefined)
   return parseRequestLogEvent(json);
 }
 
+/**
+ * The events of one Kafka message. A request-log message carries one or more v1 events of one account, one JSON
+ * document per line (NDJSON): the edge's producer groups each account's events of a batch into one message, other
+ * producers may send one event per message, which is the same format with one line. JSON text never contains a raw
+ * newline, so the lines split safely. A trailing newline is allowed; an empty message has no lines.
+ */
+export function requestLogLines(bytes: Buffer | null | undefined): Buffer[] {
+  if (!bytes || bytes.length === 0) return [];
+  const lines: Buffer[] = [];
+  let start = 0;
+  for (;;) {
+    const end = bytes.indexOf(10, start);
+    if (end < 0) {
+      if (start < bytes.length) lines.push(bytes.subarray(start));
+      return lines;
+    }
+    lines.push(bytes.subarray(start, end));
+    start = end + 1;
+  }
+}
+
+/** The value of a request-log message holding these events (all of one account: the message key). */
+export function encodeRequestLogLines(events: readonly RequestLogEvent[]): string {
+  return events.map((event) => JSON.stringify(event)).join('\n');
+}
+
 export function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`).join('; ');
 }

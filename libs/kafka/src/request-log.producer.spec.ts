@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RequestLogEvent } from '@usageguard/contracts';
+import { type RequestLogEvent, requestLogLines } from '@usageguard/contracts';
 import type { Producer, ProducerRecord } from 'kafkajs';
 import type { KafkaRepository } from './kafka.repository';
 import { RequestLogProducer, type RequestLogProducerOptions } from './request-log.producer';
@@ -38,8 +38,14 @@ class FakeProducer {
   get messages() {
     return this.records.flatMap((r) => r.messages);
   }
+  /** Every event sent, message by message, line by line. */
+  get events(): RequestLogEvent[] {
+    return this.messages.flatMap((m) =>
+      requestLogLines(Buffer.from(String(m.value))).map((line) => JSON.parse(line.toString()) as RequestLogEvent),
+    );
+  }
   get eventIds(): string[] {
-    return this.messages.map((m) => (JSON.parse(String(m.value)) as RequestLogEvent).eventId);
+    return this.events.map((e) => e.eventId).sort();
   }
 }
 
@@ -56,14 +62,24 @@ function setup(options: Partial<RequestLogProducerOptions> = {}) {
 }
 
 describe('RequestLogProducer', () => {
-  it('batches events by size and linger time, keyed by account, with acks from all replicas', async () => {
+  it('batches events by size and linger time, one message per account keyed by it, acks from all replicas', async () => {
     const { fake, producer } = setup({ batchSize: 4 });
     for (let i = 0; i < 10; i++) producer.enqueue(event(i));
     await producer.flush();
-    expect(fake.records.map((r) => r.messages.length)).toEqual([4, 4, 2]);
+    // Batches of 4, 4 and 2 events; within each, one message per account (acct-0..2), its events as lines in order.
+    expect(fake.records.map((r) => r.messages.length)).toEqual([3, 3, 2]);
     expect(fake.records.every((r) => r.acks === -1 && r.topic === 't-request-logs')).toBe(true);
-    expect(fake.messages.map((m) => m.key)).toEqual(Array.from({ length: 10 }, (_, i) => `acct-${i % 3}`));
-    expect(JSON.parse(String(fake.messages[7].value))).toEqual(event(7));
+    for (const message of fake.messages) {
+      const lines = requestLogLines(Buffer.from(String(message.value))).map(
+        (line) => JSON.parse(line.toString()) as RequestLogEvent,
+      );
+      expect(lines.every((e) => e.accountId === message.key)).toBe(true);
+      const order = lines.map((e) => Number(e.eventId.slice(2)));
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+    }
+    expect(fake.messages.map((m) => String(m.value).split('\n').length)).toEqual([2, 1, 1, 2, 1, 1, 1, 1]);
+    expect(fake.events.find((e) => e.eventId === 'e-7')).toEqual(event(7));
+    expect(fake.eventIds).toEqual(Array.from({ length: 10 }, (_, i) => `e-${i}`).sort());
     expect(producer.stats()).toMatchObject({ queued: 0, inFlight: 0, sent: 10, shed: 0, failed: 0 });
   });
 
@@ -76,7 +92,7 @@ describe('RequestLogProducer', () => {
     const sizes = fake.records.map((r) => r.messages.reduce((sum, m) => sum + String(m.value).length + 72, 0));
     expect(fake.records.length).toBeGreaterThan(10);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(10_000);
-    expect(fake.messages).toHaveLength(600);
+    expect(fake.events).toHaveLength(600);
     expect(producer.stats()).toMatchObject({ sent: 300, queued: 0 });
   });
 
@@ -120,8 +136,9 @@ describe('RequestLogProducer', () => {
 
   it('send() resolves after the acknowledgement and rejects when Kafka is unavailable', async () => {
     const { fake, producer } = setup();
-    await producer.send([event(1), event(2)]);
-    expect(fake.messages).toHaveLength(2);
+    await producer.send([event(1), event(2), event(4)]);
+    expect(fake.messages.map((m) => m.key)).toEqual(['acct-1', 'acct-2']);
+    expect(fake.eventIds).toEqual(['e-1', 'e-2', 'e-4']);
     fake.down = true;
     await expect(producer.send([event(3)])).rejects.toThrow('broker unreachable');
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeRequestLogEvent, type RequestLogEvent, TOPICS } from '@usageguard/contracts';
+import { decodeRequestLogEvent, type RequestLogEvent, requestLogLines, TOPICS } from '@usageguard/contracts';
 import { KafkaRepository } from '@usageguard/kafka';
 import { waitFor } from '@usageguard/testing';
 import {
@@ -95,9 +95,12 @@ describe('edge gateway (real Postgres, Redis, Kafka; edge as its own process)', 
       await consumer.subscribe({ topic: kafka.topic(TOPICS.requestLogs), fromBeginning: true });
       await consumer.run({
         eachMessage: async ({ message }) => {
-          const parsed = decodeRequestLogEvent(message.value);
-          if (!parsed.ok) throw new Error(parsed.reason);
-          if (parsed.event.accountId === acct.accountId) events.push(parsed.event);
+          // The edge groups an account's events of a batch into one message, one event per line.
+          for (const line of requestLogLines(message.value)) {
+            const parsed = decodeRequestLogEvent(line);
+            if (!parsed.ok) throw new Error(parsed.reason);
+            if (parsed.event.accountId === acct.accountId) events.push(parsed.event);
+          }
           await Promise.resolve();
         },
       });

@@ -97,6 +97,15 @@ describe('ingest consumer under faults', () => {
       { key: 'acct-x', value: JSON.stringify({ ...makeEvent(90_002), v: 2 }) },
       { key: null, value: null },
       { key: 'acct-x', value: '"just a string"' },
+      // One account's events grouped in one message (as the edge sends them), with one broken line among them.
+      {
+        key: 'acct-x',
+        value: [
+          JSON.stringify({ ...makeEvent(90_003), accountId: 'acct-x' }),
+          '{"v":1,"eventId":"broken',
+          JSON.stringify({ ...makeEvent(90_004), accountId: 'acct-x' }),
+        ].join('\n'),
+      },
     ];
     const valid = asMessages(Array.from({ length: 300 }, (_, i) => makeEvent(10_000 + i)));
     await produce(ingest.kafka, [
@@ -106,7 +115,7 @@ describe('ingest consumer under faults', () => {
       ...poison.slice(3),
     ]);
     await drained();
-    expect((await storedCounts(clickhouse)).rows).toBe(before + 300);
+    expect((await storedCounts(clickhouse)).rows).toBe(before + 302); // 300 + the two good lines of the group
 
     const deadLetters: KafkaMessage[] = [];
     const reader = ingest.kafka.consumer({ groupId: 'dlq-reader' });
@@ -127,6 +136,7 @@ describe('ingest consumer under faults', () => {
       [poison[3].value, /\bv\b/],
       [poison[4].value, /^empty message$/],
       [poison[5].value, /expected object/],
+      ['{"v":1,"eventId":"broken', /^line 2 of 3: invalid JSON/], // the bad line alone, not its whole message
     ];
     for (const [value, reason] of expected) {
       const matches = deadLetters.filter((m) =>
@@ -139,11 +149,11 @@ describe('ingest consumer under faults', () => {
       expect(String(m.headers?.['dlq-source-topic'])).toBe(topic());
       expect(Number(m.headers?.['dlq-source-offset'])).toBeGreaterThanOrEqual(0);
     }
-    expect(await ingest.app.get(IngestMetrics).deadLetters.get()).toMatchObject({ values: [{ value: 6 }] });
+    expect(await ingest.app.get(IngestMetrics).deadLetters.get()).toMatchObject({ values: [{ value: 7 }] });
 
     // The consumer went on: new events still arrive.
     await produce(ingest.kafka, asMessages([makeEvent(20_000)]));
     await drained();
-    expect((await storedCounts(clickhouse)).rows).toBe(before + 301);
+    expect((await storedCounts(clickhouse)).rows).toBe(before + 303);
   });
 });

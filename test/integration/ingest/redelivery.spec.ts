@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSUMER_GROUPS } from '@usageguard/contracts';
+import { RequestLogProducer } from '@usageguard/kafka';
 import { createTestEnvironment, type TestEnvironment, waitFor } from '@usageguard/testing';
 import { RequestLogConsumer as RequestLogConsumerToken } from '../../../apps/ingest/src/consumers/request-log.consumer';
 import {
@@ -80,6 +81,21 @@ describe('ingest consumer: redelivery never changes a count', () => {
       rows: 3_500,
       distinctEvents: 3_500,
       rollupRequests: 3_500,
+      mismatches: [],
+    });
+
+    // 4. Events grouped per account in multi-event messages, as the edge's producer sends them: stored events sent
+    //    again in groups count nothing, new events in the same groups count once.
+    const grouped = new RequestLogProducer(ingest.kafka);
+    const newest = Array.from({ length: 200 }, (_, i) => makeEvent(4_000 + i));
+    await grouped.send([...events.slice(500, 1_500), ...newest]);
+    await grouped.send(newest);
+    await grouped.onModuleDestroy();
+    await drained(ingest);
+    expect(await storedCounts(ingest.clickhouse)).toEqual({
+      rows: 3_700,
+      distinctEvents: 3_700,
+      rollupRequests: 3_700,
       mismatches: [],
     });
   });

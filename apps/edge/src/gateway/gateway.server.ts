@@ -157,7 +157,17 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
     const route = this.routes.resolve(path);
     const clientIp = this.clientIp(req);
     const facts = { accountId: credential.accountId, tokenId: credential.tokenId, clientIp, method, route };
-    const outcome: RequestOutcome = { req, res, requestId, startedAt, started, facts, decision: 'allowed' };
+    // One outcome per request, completed in place (no copies on the hot path).
+    const outcome: RequestOutcome = {
+      req,
+      res,
+      requestId,
+      startedAt,
+      started,
+      facts,
+      decision: 'allowed',
+      rule: undefined,
+    };
 
     const active = this.restrictions.find(credential.accountId, credential.tokenId, clientIp, method, route);
     if (active.block) {
@@ -171,7 +181,9 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
           headers: { 'retry-after': String(retryAfter) },
         }),
       );
-      this.finish({ ...outcome, decision: 'restricted', rule: `restriction:${r.reasonCode}` });
+      outcome.decision = 'restricted';
+      outcome.rule = `restriction:${r.reasonCode}`;
+      this.finish(outcome);
       return;
     }
 
@@ -185,7 +197,9 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
       // A denial under a throttle restriction answers with the restriction's status (the enforcer chose it).
       const status = decision.reason === 'unavailable' ? 503 : (active.throttle?.statusCode ?? policy.limitStatusCode);
       this.send(res, renderLimited(policy.errorStyle, status, decision, requestId));
-      this.finish({ ...outcome, decision: 'limited', rule: decision.decidingRule?.name });
+      outcome.decision = 'limited';
+      outcome.rule = decision.decidingRule?.name;
+      this.finish(outcome);
       return;
     }
 
@@ -198,10 +212,8 @@ export class GatewayServer implements OnApplicationBootstrap, BeforeApplicationS
       },
       responseHeaders: rateLimitHeaders(decision),
     });
-    this.finish({
-      ...outcome,
-      rule: decision.shadowLimited.length > 0 ? `shadow:${decision.shadowLimited.join(',')}` : undefined,
-    });
+    if (decision.shadowLimited.length > 0) outcome.rule = `shadow:${decision.shadowLimited.join(',')}`;
+    this.finish(outcome);
   }
 
   /** Klinky's status endpoint: the current window, without consuming a request. */

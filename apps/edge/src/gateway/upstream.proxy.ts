@@ -58,7 +58,7 @@ export class UpstreamProxy {
         {
           path: this.basePath + (req.url ?? '/'),
           method: req.method ?? 'GET',
-          headers: { ...requestHeaders(req.headers), ...options.requestHeaders },
+          headers: requestHeaders(req.headers, options.requestHeaders),
           body: hasBody ? req : null,
           signal: controller.signal,
           opaque: res,
@@ -100,10 +100,15 @@ export class UpstreamProxy {
   }
 }
 
-function requestHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+function requestHeaders(
+  headers: IncomingHttpHeaders,
+  added: Record<string, string>,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
   }
+  for (const name in added) out[name] = added[name];
   return out;
 }

@@ -6,7 +6,13 @@ import {
   type OnModuleDestroy,
   Optional,
 } from '@nestjs/common';
-import { CONSUMER_GROUPS, decodeRequestLogEvent, type RequestLogEvent, TOPICS } from '@usageguard/contracts';
+import {
+  CONSUMER_GROUPS,
+  decodeRequestLogEvent,
+  type RequestLogEvent,
+  requestLogLines,
+  TOPICS,
+} from '@usageguard/contracts';
 import {
   type Consumer,
   type EachBatchPayload,
@@ -219,17 +225,23 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
         const offset = Number(message.offset);
         if (offset > (progress.get(partition) ?? -1)) progress.set(partition, offset);
         if (offset <= watermark) {
-          duplicates++;
+          duplicates += Math.max(1, requestLogLines(message.value).length);
           continue;
         }
-        const parsed = decodeRequestLogEvent(message.value);
-        if (!parsed.ok) {
-          dead.push({ partition, message, reason: parsed.reason });
-        } else if (seen.has(parsed.event.eventId)) {
-          duplicates++;
-        } else {
-          seen.add(parsed.event.eventId);
-          fresh.push({ event: parsed.event, partition, offset });
+        // One message holds one or more events of one account (NDJSON); a bad line is dead-lettered on its own.
+        const lines = requestLogLines(message.value);
+        if (lines.length === 0) dead.push({ partition, message, reason: 'empty message' });
+        for (let i = 0; i < lines.length; i++) {
+          const parsed = decodeRequestLogEvent(lines[i]);
+          if (!parsed.ok) {
+            const reason = lines.length > 1 ? `line ${i + 1} of ${lines.length}: ${parsed.reason}` : parsed.reason;
+            dead.push({ partition, message: lines.length > 1 ? { ...message, value: lines[i] } : message, reason });
+          } else if (seen.has(parsed.event.eventId)) {
+            duplicates++;
+          } else {
+            seen.add(parsed.event.eventId);
+            fresh.push({ event: parsed.event, partition, offset });
+          }
         }
       }
     }

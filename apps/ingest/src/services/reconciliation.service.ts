@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ClickHouseRepository, REQUEST_LOGS_TABLE, REQUEST_ROLLUPS_TABLE } from '@usageguard/clickhouse';
-import { CONSUMER_GROUPS, decodeRequestLogEvent, TOPICS } from '@usageguard/contracts';
+import { CONSUMER_GROUPS, decodeRequestLogEvent, requestLogLines, TOPICS } from '@usageguard/contracts';
 import { KafkaRepository } from '@usageguard/kafka';
 import { DomainError } from '@usageguard/observability';
 import type { ReconciliationDifference, ReconciliationReport } from '../dtos/reconciliation.dto';
@@ -94,18 +94,22 @@ export class ReconciliationService {
               const end = ends.get(batch.partition) ?? 0;
               for (const message of batch.messages) {
                 if (Number(message.offset) >= end) break;
-                const parsed = decodeRequestLogEvent(message.value);
-                if (!parsed.ok) {
-                  invalid++;
-                  continue;
+                const lines = requestLogLines(message.value);
+                if (lines.length === 0) invalid++;
+                for (const line of lines) {
+                  const parsed = decodeRequestLogEvent(line);
+                  if (!parsed.ok) {
+                    invalid++;
+                    continue;
+                  }
+                  const e = parsed.event;
+                  const t = Date.parse(e.ts);
+                  if (t < from || t >= to || (accountId !== undefined && e.accountId !== accountId)) continue;
+                  const key = `${e.accountId}\u0000${minuteOf(t)}`;
+                  let ids = cells.get(key);
+                  if (!ids) cells.set(key, (ids = new Set()));
+                  ids.add(e.eventId);
                 }
-                const e = parsed.event;
-                const t = Date.parse(e.ts);
-                if (t < from || t >= to || (accountId !== undefined && e.accountId !== accountId)) continue;
-                const key = `${e.accountId}\u0000${minuteOf(t)}`;
-                let ids = cells.get(key);
-                if (!ids) cells.set(key, (ids = new Set()));
-                ids.add(e.eventId);
               }
               if (Number(batch.lastOffset()) >= end - 1) remaining.delete(batch.partition);
               if (remaining.size === 0) {
