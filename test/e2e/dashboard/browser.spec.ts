@@ -84,6 +84,24 @@ describe('ops dashboard in a browser', () => {
     });
     expect(applied.status).toBe(200);
     await waitFor(async () => (await throughEdge()).status === 429, { what: 'the edge to apply the restriction' });
+    // A later flag of the same incident, joined to that restriction as the enforcer does (tested there).
+    const restriction = await h.prisma.restriction.findFirstOrThrow({
+      where: { accountId: world.flagged.id, status: 'ACTIVE' },
+    });
+    await h.prisma.flag.create({
+      data: {
+        accountId: world.flagged.id,
+        kind: 'TOKEN_SPREAD',
+        severity: 'HIGH',
+        openKey: `${world.flagged.id}:TOKEN_SPREAD`,
+        score: 5,
+        summary: 'one token used from 212 addresses in 10 minutes',
+        firstSeenAt: new Date(Date.now() - 10 * 60_000),
+        lastSeenAt: new Date(),
+        evidence: { addresses: 212 },
+        restrictionId: restriction.id,
+      },
+    });
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -122,7 +140,7 @@ describe('ops dashboard in a browser', () => {
 
     await page.getByRole('link', { name: 'Flagged accounts' }).click();
     await page.getByRole('heading', { name: 'Flagged accounts' }).waitFor();
-    const row = page.locator('tbody tr', { hasText: world.flagged.name });
+    const row = page.locator('tbody tr', { hasText: world.flagged.name }).first();
     await row.waitFor();
     await shot('03-flagged-accounts');
 
@@ -136,6 +154,9 @@ describe('ops dashboard in a browser', () => {
     await page.getByText('POST /v1/reports').first().waitFor();
     const banner = page.getByTestId('active-restriction');
     await expect(banner.textContent()).resolves.toContain('Blocked');
+    // The later flag shows the restriction it joined, and the restriction counts it.
+    await expect(page.getByTestId('joined-restriction').textContent()).resolves.toMatch(/Joined the block restriction/);
+    await page.getByText('+ 1 later flag joined').waitFor();
     await shot('04-account');
 
     await banner.getByRole('button', { name: 'Lift restriction' }).click();

@@ -16,6 +16,8 @@ interface Flag {
   lastSeenAt: string;
   reviewNote: string | null;
   reviewedBy: string | null;
+  /** The restriction in force this flag joined (same incident: no restriction or email of its own). */
+  restrictionId: string | null;
 }
 interface Restriction {
   id: string;
@@ -388,6 +390,7 @@ export function AccountPage({ id, user }: { id: string; user: User }) {
                   )}
                 </summary>
                 {flag.summary && <p>{flag.summary}</p>}
+                <JoinedRestriction flag={flag} restrictions={a.restrictions} />
                 <Evidence value={flag.evidence} />
                 {flag.reviewNote && <p className="muted small">Review note: {flag.reviewNote}</p>}
               </details>
@@ -428,6 +431,7 @@ export function AccountPage({ id, user }: { id: string; user: User }) {
                   <td>
                     {r.reasonCode}
                     <div className="muted small">{r.reason}</div>
+                    <JoinedFlags count={a.flags.filter((f) => f.restrictionId === r.id).length} />
                   </td>
                   <td className="num">{r.level}</td>
                   <td>{dateTime(r.startsAt)}</td>
@@ -519,6 +523,27 @@ export function AccountPage({ id, user }: { id: string; user: User }) {
           onClose={() => setDialog(null)}
         />
       )}
+    </div>
+  );
+}
+
+/** A flag raised while its account was already restricted joins that restriction instead of getting its own. */
+function JoinedRestriction({ flag, restrictions }: { flag: Flag; restrictions: Restriction[] }) {
+  if (!flag.restrictionId) return null;
+  const joined = restrictions.find((r) => r.id === flag.restrictionId);
+  return (
+    <p className="muted small" data-testid="joined-restriction">
+      Joined the {joined ? `${label(joined.mode)} restriction from ${dateTime(joined.startsAt)}` : 'restriction'}{' '}
+      already in force: one incident, one email to the customer.
+    </p>
+  );
+}
+
+function JoinedFlags({ count }: { count: number }) {
+  if (count === 0) return null;
+  return (
+    <div className="muted small">
+      + {count} later {count === 1 ? 'flag' : 'flags'} joined
     </div>
   );
 }
