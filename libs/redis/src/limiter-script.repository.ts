@@ -169,7 +169,7 @@ type Reply = (number | Buffer | null)[];
 function parseReply(reply: Reply, request: ScriptRequest): ScriptResult {
   const nowMs = reply[2] as number;
   const n = request.rules.length;
-  const cost = request.mode === 'peek' ? 0 : 1;
+  const peek = request.mode === 'peek'; // peek judges a request of cost 0
   const rules: ScriptRuleResult[] = request.rules.map((rule, i) => {
     const flags = reply[3 + i] as number;
     const stored = reply[3 + n + i] as Buffer | null;
@@ -188,7 +188,7 @@ function parseReply(reply: Reply, request: ScriptRequest): ScriptResult {
             prev: stored.readDoubleLE(24 * j + 16),
           }
         : undefined;
-      const verdict = evaluateWindow(rule.windows[j], state, nowMs, cost * rule.cost);
+      const verdict = evaluateWindow(rule.windows[j], state, nowMs, peek ? 0 : rule.cost);
       if (!verdict.allowed) {
         windowDenied = true;
         retryAfterMs = Math.max(retryAfterMs, verdict.retryAfterMs);

@@ -61,6 +61,8 @@ export class PipelinedConnection {
   private flushScheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private input: Buffer | null = null;
+  /** Why the connection last failed (a refused connect, a bad password): named when a command is refused. */
+  private lastError: string | null = null;
   private readonly readyWaiters: (() => void)[] = [];
   private readonly url: URL;
 
@@ -90,7 +92,10 @@ export class PipelinedConnection {
   }
 
   call(args: readonly (string | number | Buffer)[]): Promise<RedisReply> {
-    if (!this.ready) return Promise.reject(new Error(`Redis connection is ${this.status}`));
+    if (!this.ready) {
+      const why = this.lastError ? ` (last error: ${this.lastError})` : '';
+      return Promise.reject(new Error(`Redis connection is ${this.status}${why}`));
+    }
     return this.send(args);
   }
 
@@ -147,7 +152,7 @@ export class PipelinedConnection {
       void this.handshake(socket);
     });
     socket.on('data', (data: Buffer) => this.receive(data));
-    socket.on('error', () => undefined); // 'close' follows; callers see failures on their commands
+    socket.on('error', (error: Error) => (this.lastError = error.message)); // 'close' follows and reconnects
     socket.on('close', () => {
       if (this.socket !== socket) return;
       this.socket = null;
@@ -166,21 +171,20 @@ export class PipelinedConnection {
     try {
       const password = decodeURIComponent(this.url.password);
       const username = decodeURIComponent(this.url.username);
-      if (password) await this.expectOk(username ? ['AUTH', username, password] : ['AUTH', password]);
+      // An error reply rejects (answer()), which ends the handshake.
+      if (password) await this.send(username ? ['AUTH', username, password] : ['AUTH', password]);
       const db = Number(this.url.pathname.slice(1) || 0);
-      if (db > 0) await this.expectOk(['SELECT', db]);
+      if (db > 0) await this.send(['SELECT', db]);
       if (this.socket !== socket) return;
       this.ready = true;
       this.attempt = 0;
+      this.lastError = null;
       for (const waiter of this.readyWaiters.splice(0)) waiter();
-    } catch {
+    } catch (error) {
+      // A refused AUTH or SELECT is retried like a refused connect, and named to the commands refused meanwhile.
+      this.lastError = (error as Error).message;
       socket.destroy();
     }
-  }
-
-  private async expectOk(args: (string | number)[]): Promise<void> {
-    const reply = await this.send(args);
-    if (reply instanceof Error) throw reply;
   }
 
   private receive(data: Buffer): void {

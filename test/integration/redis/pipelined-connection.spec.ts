@@ -105,6 +105,22 @@ describe('PipelinedConnection (real Redis)', () => {
     }
   });
 
+  it('keeps retrying a refused handshake and names the reason to the commands it refuses meanwhile', async () => {
+    // The local Redis has no password, so AUTH is refused: the connection never becomes ready.
+    const refused = new URL(env.config.redis.url);
+    refused.password = 'not-the-password';
+    const redis = open(refused.toString());
+    const refusal = await waitFor(
+      async () => {
+        const message = await redis.call(['PING']).then(String, (e: Error) => e.message);
+        return message.includes('last error') && message;
+      },
+      { timeoutMs: 3000, what: 'a refusal that names the failed handshake' },
+    );
+    expect(refusal).toMatch(/^Redis connection is connecting \(last error: .*AUTH/i);
+    expect(redis.status).toBe('connecting');
+  });
+
   it('selects the database named in the URL', async () => {
     const other = new URL(env.config.redis.url);
     other.pathname = '/3';

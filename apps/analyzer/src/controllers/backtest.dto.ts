@@ -21,23 +21,3 @@ export class BacktestRequestDto {
   @IsObject()
   rules!: Record<string, unknown>;
 }
-
-export interface BacktestFlag {
-  accountId: string;
-  kind: string;
-  firstSeenAt: string;
-  severity: string;
-}
-
-export interface BacktestResponse {
-  from: string;
-  to: string;
-  cycles: number;
-  accounts: number;
-  current: number;
-  candidate: number;
-  /** Flags the candidate rules raise that the current ones do not. */
-  appear: BacktestFlag[];
-  /** Flags the current rules raise that the candidate ones do not. */
-  disappear: BacktestFlag[];
-}

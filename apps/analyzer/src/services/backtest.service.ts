@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { BacktestFlag, BacktestReport } from '@usageguard/contracts';
 import { type OpenFlagView, parseDetectionConfig } from '@usageguard/domain';
 import { DomainError } from '@usageguard/observability';
-import { type BacktestFlag, type BacktestResponse } from '../controllers/backtest.dto';
 import { AnalyzerService } from './analyzer.service';
 
 const MINUTE = 60_000;
@@ -16,7 +16,7 @@ const MAX_CYCLES = 3000;
 export class BacktestService {
   constructor(@Inject(AnalyzerService) private readonly analyzer: AnalyzerService) {}
 
-  async run(input: { from: string; to: string; stepMinutes?: number; rules: unknown }): Promise<BacktestResponse> {
+  async run(input: { from: string; to: string; stepMinutes?: number; rules: unknown }): Promise<BacktestReport> {
     let candidate;
     try {
       candidate = parseDetectionConfig(input.rules);

@@ -2,24 +2,7 @@ import { type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { Agent, fetch as fetchWithAgent } from 'undici';
 import { loadConfig } from '@usageguard/config';
-
-interface BacktestFlag {
-  accountId: string;
-  kind: string;
-  firstSeenAt: string;
-  severity: string;
-}
-
-interface BacktestReport {
-  from: string;
-  to: string;
-  cycles: number;
-  accounts: number;
-  current: number;
-  candidate: number;
-  appear: BacktestFlag[];
-  disappear: BacktestFlag[];
-}
+import type { BacktestReport } from '@usageguard/contracts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

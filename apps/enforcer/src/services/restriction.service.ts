@@ -107,6 +107,7 @@ export class RestrictionService {
       await this.lockAccount(tx, input.accountId);
       return this.create(tx, input, account, now);
     });
+    this.countCreated(restriction);
     return this.afterCommit(restriction.status === 'ACTIVE' ? 'applied' : 'proposed', restriction, notifications);
   }
 
@@ -199,6 +200,7 @@ export class RestrictionService {
       return { outcome: 'escalated' as const, restriction: escalated, notifications: id ? [id] : [] };
     });
     if (result === null) return summarize('skipped', null, 'none', `flag ${flag.id} changed meanwhile`);
+    if (result.outcome === 'applied' || result.outcome === 'proposed') this.countCreated(result.restriction);
     this.metrics
       .counter('usageguard_flag_outcomes_total', 'Flags evaluated by the enforcer, by outcome', ['outcome'])
       .inc({ outcome: result.outcome });
@@ -372,6 +374,13 @@ export class RestrictionService {
     return summarize(outcome, restriction, edge);
   }
 
+  /** Counted once committed: a transaction that rolls back wrote nothing. */
+  private countCreated(restriction: Restriction): void {
+    this.metrics
+      .counter('usageguard_restrictions_total', 'Restrictions written by the enforcer', ['status', 'mode'])
+      .inc({ status: restriction.status, mode: restriction.mode });
+  }
+
   /** Writes a new restriction (or proposal) under the caller's account lock, with its audit event and email. */
   private async create(tx: Tx, input: NewRestriction, account: EmailAccount, now: Date): Promise<Written> {
     if (input.replacesPendingId) {
@@ -419,9 +428,6 @@ export class RestrictionService {
       after: created,
       reason: input.reason,
     });
-    this.metrics
-      .counter('usageguard_restrictions_total', 'Restrictions written by the enforcer', ['status', 'mode'])
-      .inc({ status: created.status, mode: created.mode });
     if (created.status !== 'ACTIVE') return { restriction: created, notifications: [] };
     // Replacing a restriction at the edge is a change for the customer, not a second restriction.
     const change = replaced && created.mode !== 'NOTIFY' ? 'changed' : 'applied';
