@@ -305,14 +305,21 @@ export async function reconcile(
 }
 
 /** Waits until everything Kafka accepted since `from` is in ClickHouse exactly once, and returns that report. */
-export function waitReconciled(platform: Platform, from: Date, timeoutMs: number): Promise<ReconciliationReport> {
-  return waitFor(
-    async () => {
-      const report = await reconcile(platform, new Date(from.getTime() - 60_000), new Date(Date.now() + 60_000));
-      return report.consistent && report.pending === 0 ? report : undefined;
-    },
-    { timeoutMs, intervalMs: 2_000, what: 'reconciliation to be exact' },
-  );
+export async function waitReconciled(platform: Platform, from: Date, timeoutMs: number): Promise<ReconciliationReport> {
+  let last: ReconciliationReport | undefined;
+  try {
+    return await waitFor(
+      async () => {
+        last = await reconcile(platform, new Date(from.getTime() - 60_000), new Date(Date.now() + 60_000));
+        return last.consistent && last.pending === 0 ? last : undefined;
+      },
+      { timeoutMs, intervalMs: 2_000, what: 'reconciliation to be exact' },
+    );
+  } catch (error) {
+    // Say what stayed different: the pending count, the totals and the first cells that disagree.
+    const seen = last && { pending: last.pending, totals: last.totals, differences: last.differences.slice(0, 10) };
+    throw new Error(`${(error as Error).message}; last report: ${JSON.stringify(seen)}`);
+  }
 }
 
 /**

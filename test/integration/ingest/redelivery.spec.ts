@@ -98,5 +98,28 @@ describe('ingest consumer: redelivery never changes a count', () => {
       rollupRequests: 3_700,
       mismatches: [],
     });
+
+    // 5. A kill -9 between a flush's raw part and its materialized-view part (ClickHouse commits them separately):
+    //    the rows are stored, their rollups are not, and the watermark was never written. Simulated by removing two
+    //    accounts' rollups and the watermark; the redelivery skips the stored rows and puts the rollups back.
+    await ingest.close();
+    ingest = await startIngestApp(env, { ingest: { batchMaxRows: 500, flushIntervalMs: 5, consume: false } });
+    const db = ingest.clickhouse.database;
+    await ingest.clickhouse.command(
+      `ALTER TABLE ${db}.request_rollups_1m DELETE WHERE account_id IN ('acct-1', 'acct-3')`,
+      {},
+      { mutations_sync: '1' },
+    );
+    await ingest.clickhouse.command(`TRUNCATE TABLE ${db}.ingest_offsets`);
+    expect((await storedCounts(ingest.clickhouse)).rollupRequests).toBeLessThan(3_700);
+    await resetGroupToEarliest(ingest);
+    await ingest.app.get(RequestLogConsumerToken).start();
+    await drained(ingest);
+    expect(await storedCounts(ingest.clickhouse)).toEqual({
+      rows: 3_700,
+      distinctEvents: 3_700,
+      rollupRequests: 3_700,
+      mismatches: [],
+    });
   });
 });

@@ -246,6 +246,14 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
       }
     }
     const stored = fresh.length > 0 ? await this.store.existingEventIds(fresh.map((f) => f.event)) : new Set();
+    if (stored.size > 0) {
+      // Events stored above the watermark: a crash after their rows, or a client re-sending. Mend any rollup the
+      // crash may have cut off before this flush adds its own rows (the store explains the window).
+      const repaired = await this.store.repairRollups(
+        fresh.filter((f) => stored.has(f.event.eventId)).map((f) => f.event),
+      );
+      if (repaired > 0) this.logger.warn(`restored ${repaired} requests to the rollups after an interrupted insert`);
+    }
     const rows = fresh
       .filter((f) => !stored.has(f.event.eventId))
       .map((f) => toRequestLogValues(f.event, f.partition, f.offset));

@@ -3,6 +3,7 @@ import {
   ClickHouseRepository,
   INGEST_OFFSETS_TABLE,
   REQUEST_LOGS_TABLE,
+  REQUEST_ROLLUPS_TABLE,
   type RequestLogRow,
 } from '@usageguard/clickhouse';
 import type { RequestLogEvent } from '@usageguard/contracts';
@@ -133,6 +134,62 @@ export class RequestLogStore {
       for (const r of rows) found.add(r.event_id);
     }
     return found;
+  }
+
+  /**
+   * Puts back into the per-minute rollups what the raw rows of these events' account-minutes hold beyond them, and
+   * returns how many requests that added. The rollups are written by a materialized view as part of each insert,
+   * but ClickHouse commits the raw part and the view's part separately: a kill -9 between the two leaves raw rows
+   * whose rollup never comes, and their redelivery is rightly skipped as already stored. The consumer calls this
+   * whenever a flush meets events already stored (a crash window, or a client re-sending), so such a gap is mended
+   * by the next delivery of the same messages. Only additions: the view never over-counts, so a rollup above its
+   * raw rows cannot come from this gap.
+   */
+  async repairRollups(events: readonly RequestLogEvent[]): Promise<number> {
+    if (events.length === 0) return 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const e of events) {
+      const t = Date.parse(e.ts);
+      if (t < lo) lo = t;
+      if (t > hi) hi = t;
+    }
+    const params = {
+      accounts: [...new Set(events.map((e) => e.accountId))],
+      lo: toClickHouseTime(new Date(Math.floor(lo / 60_000) * 60_000)),
+      hi: toClickHouseTime(new Date(Math.floor(hi / 60_000) * 60_000 + 60_000)),
+    };
+    const key = 'minute, account_id, route, operation, status_class, decision';
+    const sums = ['requests', 'auth_failures', 'errors', 'bytes_in', 'bytes_out', 'latency_ms_sum'];
+    const missing = `
+      SELECT ${key}, ${sums.map((c) => `raw.${c} - rolled.${c} AS ${c}`).join(', ')}
+      FROM (
+        SELECT toStartOfMinute(ts) AS minute, account_id, route, operation,
+               toUInt8(intDiv(status, 100)) AS status_class, decision,
+               count() AS requests, countIf(status IN (401, 403)) AS auth_failures, countIf(status >= 500) AS errors,
+               sum(bytes_in) AS bytes_in, sum(bytes_out) AS bytes_out, sum(toFloat64(latency_ms)) AS latency_ms_sum
+        FROM ${this.clickhouse.table(REQUEST_LOGS_TABLE)}
+        WHERE account_id IN {accounts:Array(String)}
+          AND ts >= {lo:DateTime64(3, 'UTC')} AND ts < {hi:DateTime64(3, 'UTC')}
+        GROUP BY ${key}
+      ) AS raw
+      LEFT JOIN (
+        SELECT ${key}, ${sums.map((c) => `sum(${c}) AS ${c}`).join(', ')}
+        FROM ${this.clickhouse.table(REQUEST_ROLLUPS_TABLE)}
+        WHERE account_id IN {accounts:Array(String)}
+          AND minute >= toStartOfMinute({lo:DateTime64(3, 'UTC')}) AND minute < {hi:DateTime64(3, 'UTC')}
+        GROUP BY ${key}
+      ) AS rolled USING (${key})
+      WHERE raw.requests > rolled.requests`;
+    const [gap] = await this.clickhouse.query<{ n: string }>(`SELECT sum(requests) AS n FROM (${missing})`, params);
+    const added = Number(gap?.n ?? 0);
+    if (added > 0) {
+      await this.clickhouse.command(
+        `INSERT INTO ${this.clickhouse.table(REQUEST_ROLLUPS_TABLE)} (${key}, ${sums.join(', ')}) ${missing}`,
+        params,
+      );
+    }
+    return added;
   }
 
   async insert(rows: RequestLogRow[]): Promise<void> {
