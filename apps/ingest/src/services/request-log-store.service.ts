@@ -81,6 +81,18 @@ export function toRequestLogValues(event: RequestLogEvent, partition: number, of
 /** Ids per lookup query: keeps the parameter list well under a server's URI limit. */
 const LOOKUP_CHUNK = 10_000;
 
+/** The earliest and latest event time, epoch ms. */
+function timeRange(events: readonly RequestLogEvent[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const e of events) {
+    const t = Date.parse(e.ts);
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
+  }
+  return [lo, hi];
+}
+
 /** Where the ingest consumer stores request logs and its per-partition progress, and how it finds what is stored. */
 @Injectable()
 export class RequestLogStore {
@@ -112,13 +124,7 @@ export class RequestLogStore {
     const found = new Set<string>();
     for (let start = 0; start < events.length; start += LOOKUP_CHUNK) {
       const chunk = events.slice(start, start + LOOKUP_CHUNK);
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (const e of chunk) {
-        const t = Date.parse(e.ts);
-        if (t < lo) lo = t;
-        if (t > hi) hi = t;
-      }
+      const [lo, hi] = timeRange(chunk);
       const rows = await this.clickhouse.query<{ event_id: string }>(
         `SELECT DISTINCT event_id FROM ${this.clickhouse.table(REQUEST_LOGS_TABLE)}
          WHERE account_id IN {accounts:Array(String)}
@@ -147,13 +153,7 @@ export class RequestLogStore {
    */
   async repairRollups(events: readonly RequestLogEvent[]): Promise<number> {
     if (events.length === 0) return 0;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const e of events) {
-      const t = Date.parse(e.ts);
-      if (t < lo) lo = t;
-      if (t > hi) hi = t;
-    }
+    const [lo, hi] = timeRange(events);
     const params = {
       accounts: [...new Set(events.map((e) => e.accountId))],
       lo: toClickHouseTime(new Date(Math.floor(lo / 60_000) * 60_000)),
