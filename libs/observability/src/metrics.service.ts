@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, type LabelValues, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The process's Prometheus registry; get-or-create helpers so modules can share a metric by name. */
 @Injectable()
@@ -31,7 +31,52 @@ export class MetricsService {
     );
   }
 
+  /** A labelled counter for per-request paths (HotCounter); not shared by name like counter(). */
+  hotCounter(name: string, help: string, labelNames: string[]): HotCounter {
+    return new HotCounter(this.registry, name, help, labelNames);
+  }
+
   async render(): Promise<string> {
     return this.registry.metrics();
+  }
+}
+
+interface Tally {
+  labels: LabelValues<string>;
+  count: number;
+}
+
+/**
+ * A labelled counter for per-request paths: an increment adds to a plain number per combination of label values,
+ * handed to prom-client when the registry is read (/metrics). prom-client's inc(labels), and its labels() children
+ * (which only bind the labels), hash and validate the label set on every call.
+ */
+export class HotCounter {
+  private readonly tallies = new Map<string, Tally>();
+  private readonly counter: Counter<string>;
+
+  constructor(registry: Registry, name: string, help: string, private readonly labelNames: string[]) {
+    this.counter = new Counter({ name, help, labelNames, registers: [registry], collect: () => this.handOver() });
+  }
+
+  /** Values in the order of the label names. */
+  inc(...values: string[]): void {
+    const key = values.join('\0');
+    const tally = this.tallies.get(key);
+    if (tally) {
+      tally.count++;
+      return;
+    }
+    const labels: LabelValues<string> = {};
+    this.labelNames.forEach((name, i) => (labels[name] = values[i]));
+    this.tallies.set(key, { labels, count: 1 });
+  }
+
+  private handOver(): void {
+    for (const tally of this.tallies.values()) {
+      if (tally.count === 0) continue;
+      this.counter.inc(tally.labels, tally.count);
+      tally.count = 0;
+    }
   }
 }
