@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@usageguard/config';
 import { PrismaRepository } from '@usageguard/database';
-import { compilePolicy, hashSecret, type PlanPolicy } from '@usageguard/domain';
+import { compilePolicy, type PlanPolicy } from '@usageguard/domain';
 
 export interface Credential {
   tokenId: string;
@@ -39,9 +39,8 @@ export class CredentialCacheService {
     this.ttlMs = config.edge.authCacheMs;
   }
 
-  /** Synchronous hit when cached and fresh (the common case); otherwise a query. */
-  lookup(secret: string): CredentialLookup | Promise<CredentialLookup> {
-    const hash = hashSecret(secret);
+  /** By the key's hashSecret(); a synchronous hit when cached and fresh (the common case), otherwise a query. */
+  lookup(hash: string): CredentialLookup | Promise<CredentialLookup> {
     const entry = this.entries.get(hash);
     if (entry && entry.expiresAt > Date.now()) return entry.value;
     return this.load(hash, entry);

@@ -9,6 +9,8 @@ export interface ActiveRestrictions {
 }
 
 const RESYNC_MS = 30_000;
+/** What most requests get: their account has no restriction at all. */
+const NONE: Readonly<ActiveRestrictions> = Object.freeze({ block: null, throttle: null });
 
 /**
  * The edge's local copy of every restriction (written by the enforcer): loaded at start, kept current by the
@@ -45,10 +47,16 @@ export class RestrictionCacheService implements OnModuleInit, OnModuleDestroy {
     await this.unsubscribe?.();
   }
 
-  find(accountId: string, tokenId: string | null, clientIp: string, method: string, route: string): ActiveRestrictions {
+  find(
+    accountId: string,
+    tokenId: string | null,
+    clientIp: string,
+    method: string,
+    route: string,
+  ): Readonly<ActiveRestrictions> {
     const records = this.byAccount.get(accountId);
+    if (!records) return NONE;
     const found: ActiveRestrictions = { block: null, throttle: null };
-    if (!records) return found;
     const now = Date.now();
     for (const r of records.values()) {
       if (r.expiresAt <= now) continue;
