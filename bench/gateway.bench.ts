@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,19 +38,45 @@ interface Load {
   errors: number;
   /** Sorted response times in ms, at microsecond resolution (autocannon's own percentiles are whole ms). */
   latencies: Float64Array;
+  /** CPU time (user + system) the measured process spent per response, in µs; NaN without /proc. */
+  cpuPerRequestUs: number;
+}
+
+/**
+ * CPU seconds a process has used so far, from /proc/<pid>/stat (utime + stime, in USER_HZ ticks, 100 a second on
+ * Linux); NaN where there is no /proc. Unlike a sampling profile it does not count time the process waited for a
+ * core, which on this 2-core machine (autocannon, the upstream, Redis and Kafka beside it) is most of the noise.
+ */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Target {
+  url: string;
+  /** The process that answers, for its CPU time; none for the upstream (it shares the bench's process). */
+  pid?: number;
 }
 
 /** One autocannon run; latencies come from its per-response hrtime, not from its whole-millisecond histogram. */
-function load(options: CannonOptions): Promise<Load> {
+function load(target: Target, options: Omit<CannonOptions, 'url'>): Promise<Load> {
   const times: number[] = [];
+  const cpu = () => (target.pid === undefined ? NaN : cpuSeconds(target.pid));
+  const cpuBefore = cpu();
   return new Promise((resolve, reject) => {
-    const instance = autocannon(options, (error, result) => {
+    const instance = autocannon({ ...options, url: `${target.url}/v1/items` }, (error, result) => {
       if (error) return reject(error);
       resolve({
         rps: result.requests.average,
         non2xx: result.non2xx,
         errors: result.errors,
         latencies: Float64Array.from(times).sort(),
+        cpuPerRequestUs: ((cpu() - cpuBefore) * 1e6) / times.length,
       });
     });
     instance.on('response', (_client, _status, _bytes, ms) => times.push(ms));
@@ -89,7 +116,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   const children: ReturnType<typeof spawn>[] = [];
-  /** Starts a process of the repository and resolves with the URL it announces on stdout. */
+  /** Starts a process of the repository and resolves with the URL it announces on stdout, and its pid. */
   const start = (script: string, scriptArgs: string[], env: Record<string, string>, flags: string[], ready: RegExp) => {
     const child = spawn(process.execPath, [...flags, '-r', '@swc-node/register', script, ...scriptArgs], {
       cwd: path.resolve(__dirname, '..'),
@@ -97,12 +124,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<Target>((resolve, reject) => {
       let buffer = '';
       child.stdout.on('data', (chunk: Buffer) => {
         buffer += chunk.toString();
         const found = ready.exec(buffer)?.[1];
-        if (found) resolve(found);
+        if (found) resolve({ url: found, pid: child.pid });
       });
       child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
     });
@@ -130,7 +157,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       },
     });
 
-    const edgeUrl = await start(
+    const edge = await start(
       'apps/edge/src/main.ts',
       [],
       { ...env.env, EDGE_PORT: '0', EDGE_ADMIN_PORT: '0', EDGE_UPSTREAM_URL: upstreamUrl, LOG_LEVEL: 'info' },
@@ -140,7 +167,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       ],
       /edge gateway listening on (http:\/\/[\d.:]+)/,
     );
-    const bareUrl = await start(
+    const bareProxy = await start(
       'bench/peers/bare-proxy.ts',
       [upstreamUrl],
       { ...env.env },
@@ -149,18 +176,18 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     );
 
     const headers = { authorization: `Bearer ${secret.secret}` };
-    const url = (base: string) => `${base}/v1/items`;
+    const directly: Target = { url: upstreamUrl };
     console.error(
       `[gateway] warm-up, then ${seconds}s × ${connections} connections: direct, through a bare proxy, through the edge`,
     );
-    await load({ url: url(edgeUrl), connections, duration: Math.min(3, seconds), headers });
-    await load({ url: url(bareUrl), connections, duration: 1, headers });
+    await load(edge, { connections, duration: Math.min(3, seconds), headers });
+    await load(bareProxy, { connections, duration: 1, headers });
     // Throughput: as fast as each side answers (a closed loop, so latencies here include queueing at saturation).
-    const direct = await load({ url: url(upstreamUrl), connections, duration: seconds, headers });
+    const direct = await load(directly, { connections, duration: seconds, headers });
     console.error(`[gateway] direct: ${Math.round(direct.rps)} req/s`);
-    const bare = await load({ url: url(bareUrl), connections, duration: seconds, headers });
+    const bare = await load(bareProxy, { connections, duration: seconds, headers });
     console.error(`[gateway] bare proxy: ${Math.round(bare.rps)} req/s`);
-    const through = await load({ url: url(edgeUrl), connections, duration: seconds, headers });
+    const through = await load(edge, { connections, duration: seconds, headers });
     console.error(
       `[gateway] edge: ${Math.round(through.rps)} req/s, non-2xx ${through.non2xx}, errors ${through.errors}`,
     );
@@ -170,21 +197,15 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     // and round trips, not a queue that only the slower side builds up.
     const rate = arg('rate', 1000);
     console.error(`[gateway] added latency at ${rate} req/s offered to each, ${seconds}s`);
-    const directAtRate = await load({
-      url: url(upstreamUrl),
-      connections,
-      duration: seconds,
-      headers,
-      overallRate: rate,
-    });
-    const bareAtRate = await load({ url: url(bareUrl), connections, duration: seconds, headers, overallRate: rate });
-    const edgeAtRate = await load({ url: url(edgeUrl), connections, duration: seconds, headers, overallRate: rate });
+    const directAtRate = await load(directly, { connections, duration: seconds, headers, overallRate: rate });
+    const bareAtRate = await load(bareProxy, { connections, duration: seconds, headers, overallRate: rate });
+    const edgeAtRate = await load(edge, { connections, duration: seconds, headers, overallRate: rate });
     if (edgeAtRate.non2xx > 0 || edgeAtRate.errors > 0) throw new Error('the edge answered errors under load');
     // And one client at a time, where nothing queues: the latency the edge's own work and round trips add.
     const one = { connections: 1, duration: Math.max(3, Math.round(seconds / 2)), headers, overallRate: 200 };
-    const directAlone = await load({ url: url(upstreamUrl), ...one });
-    const bareAlone = await load({ url: url(bareUrl), ...one });
-    const edgeAlone = await load({ url: url(edgeUrl), ...one });
+    const directAlone = await load(directly, one);
+    const bareAlone = await load(bareProxy, one);
+    const edgeAlone = await load(edge, one);
     const p = (l: Load, q: number) => percentile(l.latencies, q);
     console.error(
       `[gateway] one client at 200 req/s: direct p50 ${ms(p(directAlone, 0.5))} ms, bare proxy ` +
@@ -215,6 +236,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       one_client_bare_proxy_added_p50_ms: ms(p(bareAlone, 0.5) - p(directAlone, 0.5)),
       saturated_added_p50_ms: ms(p(through, 0.5) - p(direct, 0.5)),
       saturated_edge_p99_ms: ms(p(through, 0.99)),
+      edge_cpu_us_per_request: Math.round(through.cpuPerRequestUs),
+      bare_proxy_cpu_us_per_request: Math.round(bare.cpuPerRequestUs),
+      edge_cpu_us_per_request_at_rate: Math.round(edgeAtRate.cpuPerRequestUs),
+      bare_proxy_cpu_us_per_request_at_rate: Math.round(bareAtRate.cpuPerRequestUs),
       connections,
       seconds,
     };
