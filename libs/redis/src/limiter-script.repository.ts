@@ -3,7 +3,7 @@ import { APP_CONFIG, type AppConfig } from '@usageguard/config';
 import { evaluateWindow } from '@usageguard/domain';
 import { createHash } from 'node:crypto';
 import { LIMITER_LUA } from './limiter.lua';
-import type { PipelinedConnection, RedisReply } from './pipelined-connection';
+import type { PipelinedConnection } from './pipelined-connection';
 import { RedisRepository } from './redis.repository';
 
 export interface ScriptWindow {
@@ -76,23 +76,51 @@ export function windowSignature(windows: readonly ScriptWindow[]): string {
   return signature;
 }
 
-/** struct formats of the script's request by count of numbers ('<' little-endian, 'd' double). */
+/** struct formats of the script's batch by count of numbers ('<' little-endian, 'd' double). */
 const formats: string[] = [];
 const formatOf = (count: number): string => (formats[count] ??= `<${'d'.repeat(count)}`);
 /** The script packs a rule's window count into 4 bits. */
 const MAX_WINDOWS = 15;
+/**
+ * Most requests one script call decides. A batch holds Redis for its whole run (about 12 µs a request), so the cap
+ * bounds what a batch adds to the latency of everything else Redis serves.
+ */
+const MAX_BATCH = 8;
+
+/** A request waiting for the end of the event-loop turn: its part of the batch, already encoded. */
+interface Queued {
+  request: ScriptRequest;
+  /** Window-state keys, one per rule. */
+  keys: string[];
+  /** Concurrency lease keys of the rules that have a limit. */
+  leaseKeys: string[];
+  spec: Buffer;
+  resolve: (result: ScriptResult) => void;
+  reject: (error: Error) => void;
+}
 
 /**
- * The limiter's door to Redis: one EVALSHA per decision on a dedicated pipelined connection (pipelined-connection.ts:
- * the decisions of one event-loop turn share a socket write) with tight timeouts, no offline queue and no retries,
- * so a Redis outage surfaces as a fast error the caller's fail modes handle, never as a queue of stalled requests.
- * The script is loaded by SHA; after a Redis restart (NOSCRIPT) it is sent once more in full.
+ * The limiter's door to Redis, on a dedicated pipelined connection (pipelined-connection.ts) with tight timeouts, no
+ * offline queue and no retries, so a Redis outage surfaces as a fast error the caller's fail modes handle, never as
+ * a queue of stalled requests. The script is loaded by SHA; after a Redis restart (NOSCRIPT) it is sent once more
+ * in full.
+ *
+ * The decisions asked for in one turn of the event loop go to Redis as one script call (at most MAX_BATCH): each
+ * request still has exactly one round trip and its own all-or-nothing evaluation, in the order asked, and an idle
+ * edge sends a lone decision at the end of the turn it was asked in. What a batch saves is Redis's time: the
+ * command, the script call, the clock and the reply are paid once per batch, and Redis is the limiter's bottleneck
+ * (docs/limiter.md, "Throughput"). A failed call fails every request of its batch with the same error.
+ *
+ * A batch mixes accounts, so its keys span hash slots: on Redis Cluster the batch would have to be cut per slot
+ * (docs/limiter.md, "Redis Cluster").
  */
 @Injectable()
 export class LimiterScriptRepository implements OnModuleInit {
   readonly sha = createHash('sha1').update(LIMITER_LUA).digest('hex');
   readonly prefix: string;
   private readonly connection: PipelinedConnection;
+  private queue: Queued[] = [];
+  private scheduled = false;
 
   constructor(@Inject(RedisRepository) redis: RedisRepository, @Inject(APP_CONFIG) config: AppConfig) {
     this.prefix = redis.prefix;
@@ -111,12 +139,15 @@ export class LimiterScriptRepository implements OnModuleInit {
     await this.connection.call(['SCRIPT', 'LOAD', LIMITER_LUA]).catch(() => undefined);
   }
 
-  async evaluate(request: ScriptRequest): Promise<ScriptResult> {
+  /** Decides one request; it leaves with the other decisions of this event-loop turn (see the class comment). */
+  evaluate(request: ScriptRequest): Promise<ScriptResult> {
     const { rules } = request;
-    if (rules.length === 0) throw new Error('the limiter script needs at least one rule');
+    if (rules.length === 0) return Promise.reject(new Error('the limiter script needs at least one rule'));
     let count = 4;
     for (const rule of rules) {
-      if (rule.windows.length > MAX_WINDOWS) throw new Error(`a rule has at most ${MAX_WINDOWS} windows`);
+      if (rule.windows.length > MAX_WINDOWS) {
+        return Promise.reject(new Error(`a rule has at most ${MAX_WINDOWS} windows`));
+      }
       count += 2 + 2 * rule.windows.length;
     }
     const spec = Buffer.allocUnsafe(count * 8);
@@ -135,16 +166,16 @@ export class LimiterScriptRepository implements OnModuleInit {
         o = spec.writeDoubleLE(2 * w.seconds + (w.aligned ? 1 : 0), o);
       }
     }
-    for (const rule of rules) if (rule.concurrency > 0) keys.push(rule.leaseKey);
-    const args = [keys.length, ...keys, spec, formatOf(count), request.leaseId];
-    let reply: RedisReply;
-    try {
-      reply = await this.connection.call(['EVALSHA', this.sha, ...args]);
-    } catch (error) {
-      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-      reply = await this.connection.call(['EVAL', LIMITER_LUA, ...args]);
-    }
-    return parseReply(reply as Reply, request);
+    const leaseKeys: string[] = [];
+    for (const rule of rules) if (rule.concurrency > 0) leaseKeys.push(rule.leaseKey);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, keys, leaseKeys, spec, resolve, reject });
+      if (this.queue.length >= MAX_BATCH) this.sendQueued();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.endOfTurn);
+      }
+    });
   }
 
   /** Ends concurrency leases (request finished, aborted or timed out); keys of one account share a slot. */
@@ -157,22 +188,69 @@ export class LimiterScriptRepository implements OnModuleInit {
   get status(): string {
     return this.connection.status;
   }
+
+  private readonly endOfTurn = (): void => {
+    this.scheduled = false;
+    this.sendQueued();
+  };
+
+  private sendQueued(): void {
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    const header = Buffer.allocUnsafe(16);
+    const specs: Buffer[] = [header];
+    const keys: string[] = [];
+    const leaseIds: string[] = [];
+    let bytes = 16;
+    for (const q of batch) {
+      specs.push(q.spec);
+      bytes += q.spec.length;
+      for (const key of q.keys) keys.push(key);
+      leaseIds.push(q.request.leaseId);
+    }
+    header.writeDoubleLE(batch.length, 0);
+    header.writeDoubleLE(keys.length, 8);
+    for (const q of batch) for (const key of q.leaseKeys) keys.push(key);
+    const args = [keys.length, ...keys, Buffer.concat(specs, bytes), formatOf(bytes / 8), ...leaseIds];
+    this.call(args).then(
+      (reply) => {
+        let offset = 0;
+        for (const q of batch) {
+          q.resolve(parseReply(reply, offset, q.request));
+          offset += 3 + 2 * q.request.rules.length;
+        }
+      },
+      (error: Error) => {
+        for (const q of batch) q.reject(error);
+      },
+    );
+  }
+
+  private async call(args: (string | number | Buffer)[]): Promise<Reply> {
+    try {
+      return (await this.connection.call(['EVALSHA', this.sha, ...args])) as Reply;
+    } catch (error) {
+      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+      return (await this.connection.call(['EVAL', LIMITER_LUA, ...args])) as Reply;
+    }
+  }
 }
 
 type Reply = (number | Buffer | null)[];
 
 /**
- * Turns the script's reply into per-rule results. The script returns, per rule, the stored state it judged the
- * request on; remaining, reset and Retry-After come from window-math.ts applied to that state, so the maths lives in
- * one place and the figures agree with the script's decision by construction.
+ * Turns one request's part of the script's reply (from `offset`) into per-rule results. The script returns, per rule,
+ * the stored state it judged the request on; remaining, reset and Retry-After come from window-math.ts applied to
+ * that state, so the maths lives in one place and the figures agree with the script's decision by construction.
  */
-function parseReply(reply: Reply, request: ScriptRequest): ScriptResult {
-  const nowMs = reply[2] as number;
+function parseReply(reply: Reply, offset: number, request: ScriptRequest): ScriptResult {
+  const nowMs = reply[offset + 2] as number;
   const n = request.rules.length;
   const peek = request.mode === 'peek'; // peek judges a request of cost 0
   const rules: ScriptRuleResult[] = request.rules.map((rule, i) => {
-    const flags = reply[3 + i] as number;
-    const stored = reply[3 + n + i] as Buffer | null;
+    const flags = reply[offset + 3 + i] as number;
+    const stored = reply[offset + 3 + n + i] as Buffer | null;
     const allowed = (flags & 1) === 1;
     const concurrencyDenied = (flags & 2) === 2;
     const ccCode = flags >> 2;
@@ -204,5 +282,5 @@ function parseReply(reply: Reply, request: ScriptRequest): ScriptResult {
       windows,
     };
   });
-  return { allowed: reply[0] === 1, deciding: (reply[1] as number) - 1, nowMs, rules };
+  return { allowed: reply[offset] === 1, deciding: (reply[offset + 1] as number) - 1, nowMs, rules };
 }

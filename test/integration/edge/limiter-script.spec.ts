@@ -174,4 +174,27 @@ describe('limiter Lua script (real Redis)', () => {
     for (let i = 0; i < 5; i++) outcomes.push((await check([r], 0)).allowed); // Redis's own clock
     expect(outcomes).toEqual([true, true, true, false, false]);
   });
+  it('decides the requests of one event-loop turn together, in order, each all-or-nothing on its own', async () => {
+    // 40 requests asked at once: more than one script call's batch, so they leave as several batches. Each shares
+    // the limit-7 rule and has a rule of its own; every fourth also asks for a lease of a 3-lease concurrency rule.
+    const shared = rule('shared', [{ limit: 7, seconds: 60, aligned: false }]);
+    const own = Array.from({ length: 40 }, (_, i) => rule(`own-${i}`, [{ limit: 100, seconds: 60, aligned: false }]));
+    const leases = rule('leases', [], { concurrency: 3 });
+    const results = await Promise.all(
+      own.map((mine, i) => check(i % 4 === 0 ? [shared, mine, leases] : [shared, mine], T0 + 5_000, `lease-${i}`)),
+    );
+    const admitted = results.map((r) => r.allowed);
+    // In the order asked, whichever batch they left in: the first seven pass and the shared rule denies the rest.
+    expect(admitted).toEqual(own.map((_, i) => i < 7));
+    expect(results.slice(0, 7).map((r) => r.rules[0].windows[0].remaining)).toEqual([6, 5, 4, 3, 2, 1, 0]);
+    expect(results.slice(7).every((r) => r.deciding === 0)).toBe(true);
+    // All-or-nothing per request: a denied request consumed nothing from its own rule.
+    for (const [i, mine] of own.entries()) {
+      const peek = await script.evaluate({ mode: 'peek', nowMs: T0 + 5_000, leaseId: 'p', leaseMs: 1, rules: [mine] });
+      expect(peek.rules[0].windows[0].remaining).toBe(i < 7 ? 99 : 100);
+    }
+    // The admitted lease takers (requests 0 and 4) hold two of the three leases.
+    const held = await script.evaluate({ mode: 'peek', nowMs: T0 + 5_000, leaseId: 'p', leaseMs: 1, rules: [leases] });
+    expect(held.rules[0].concurrencyRemaining).toBe(1);
+  });
 });

@@ -8,7 +8,7 @@ import {
   LocalBudget,
   type RuleReport,
 } from '@usageguard/domain';
-import { MetricsService } from '@usageguard/observability';
+import { type HotCounter, MetricsService } from '@usageguard/observability';
 import { limiterKeys, LimiterScriptRepository, type ScriptRule } from '@usageguard/redis';
 import type { Counter, Gauge } from 'prom-client';
 
@@ -31,11 +31,10 @@ export class LimiterService {
   private readonly blocked = new Map<string, BlockedEntry>();
   private readonly leaseMs: number;
   private degraded = false;
-  private readonly decisions: Counter<string>;
-  private readonly decisionCounters = new Map<string, Counter.Internal>();
+  private readonly decisions: HotCounter;
   private readonly redisErrors: Counter<string>;
   private readonly circuit: Gauge<string>;
-  private readonly shadow: Counter<string>;
+  private readonly shadow: HotCounter;
 
   constructor(
     @Inject(LimiterScriptRepository) private readonly script: LimiterScriptRepository,
@@ -45,13 +44,13 @@ export class LimiterService {
     this.breaker = new CircuitBreaker(config.edge.breakerFailures, config.edge.breakerOpenMs);
     this.local = new LocalBudget(config.edge.localShare, config.edge.leaseMs);
     this.leaseMs = config.edge.leaseMs;
-    this.decisions = metrics.counter('usageguard_edge_limiter_decisions_total', 'Limiter decisions', [
+    this.decisions = metrics.hotCounter('usageguard_edge_limiter_decisions_total', 'Limiter decisions', [
       'source',
       'outcome',
     ]);
     this.redisErrors = metrics.counter('usageguard_edge_limiter_redis_errors_total', 'Failed limiter round trips');
     this.circuit = metrics.gauge('usageguard_edge_limiter_circuit_open', '1 while the limiter circuit is open');
-    this.shadow = metrics.counter(
+    this.shadow = metrics.hotCounter(
       'usageguard_edge_limiter_shadow_limited_total',
       'Requests a shadow rule would have limited (let through)',
       ['rule'],
@@ -219,16 +218,8 @@ export class LimiterService {
   }
 
   private count(decision: LimitDecision): LimitDecision {
-    const outcome = decision.allowed ? 'allowed' : 'limited';
-    const key = `${decision.source}:${outcome}`;
-    let counter = this.decisionCounters.get(key);
-    if (!counter) {
-      // Bound children: labelling on every call hashes the labels each time, on the hottest path of the edge.
-      counter = this.decisions.labels({ source: decision.source, outcome });
-      this.decisionCounters.set(key, counter);
-    }
-    counter.inc();
-    for (const rule of decision.shadowLimited) this.shadow.inc({ rule });
+    this.decisions.inc(decision.source, decision.allowed ? 'allowed' : 'limited');
+    for (const rule of decision.shadowLimited) this.shadow.inc(rule);
     return decision;
   }
 }
