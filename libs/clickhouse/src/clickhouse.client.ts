@@ -1,5 +1,5 @@
 import { type ClickHouseClient, type ClickHouseClientConfigOptions, createClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import { type ChdbExtension, createChdbConnection } from 'chdb/connection';
 import { mkdirSync } from 'node:fs';
 
 export interface ClickHouseTarget {
@@ -10,23 +10,28 @@ export interface ClickHouseTarget {
   chdbPath: string;
 }
 
+export interface ClickHouseClients {
+  client: ClickHouseClient;
+  /** chDB's own entry points when embedded (its zero-copy raw insert); absent for a server. */
+  chdb?: ChdbExtension;
+}
+
 /**
  * One code path for both modes: `@clickhouse/client` over HTTP to a server, or over chDB's in-process connection.
  * chDB binds one data directory per process, so a process creates at most one embedded client.
  */
-export function createClickHouseClient(target: ClickHouseTarget): ClickHouseClient {
+export function createClickHouseClient(target: ClickHouseTarget): ClickHouseClients {
   const common = {
     request_timeout: 60_000,
     clickhouse_settings: { date_time_input_format: 'best_effort' as const },
   };
   if (target.url) {
-    return createClient({ ...common, url: target.url, username: target.user, password: target.password });
+    return { client: createClient({ ...common, url: target.url, username: target.user, password: target.password }) };
   }
   mkdirSync(target.chdbPath, { recursive: true });
   // chdb types its connection against @clickhouse/client-common, which @clickhouse/client now bundles under its
   // own path: the same interface, two declarations.
-  const connection = createChdbConnection({
-    path: target.chdbPath,
-  }) as unknown as ClickHouseClientConfigOptions['connection'];
-  return createClient({ ...common, connection });
+  const chdb = createChdbConnection({ path: target.chdbPath });
+  const connection = chdb as unknown as ClickHouseClientConfigOptions['connection'];
+  return { client: createClient({ ...common, connection }), chdb: chdb.chdb };
 }

@@ -4,6 +4,7 @@ import {
   ingestOffsetsDdl,
   requestLogsDdl,
 } from './tables/request-logs.table';
+import { requestLogsIntakeDdl, requestLogsIntakeViewDdl } from './tables/request-logs-intake.table';
 import { requestRollupsDdl, requestRollupsViewDdl } from './tables/request-rollups.table';
 import { accountBaselinesDdl } from './tables/account-baselines.table';
 import { tokenIpsDdl, tokenIpsViewDdl } from './tables/token-ips.table';
@@ -42,6 +43,11 @@ export const CLICKHOUSE_MIGRATIONS: ClickHouseMigration[] = [
     version: 4,
     name: 'analyzer_hourly_usage_by_hour',
     statements: (db) => usageHourlyRebuild(db),
+  },
+  {
+    version: 5,
+    name: 'request_logs_intake',
+    statements: (db) => [requestLogsIntakeDdl(db), requestLogsIntakeViewDdl(db)],
   },
 ];
 

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickHouseRepository, type QueryParams } from '@usageguard/clickhouse';
+import {
+  ClickHouseRepository,
+  type QueryParams,
+  type RawInsertFormat,
+  type RawInsertSettings,
+} from '@usageguard/clickhouse';
 import { CONSUMER_GROUPS } from '@usageguard/contracts';
 import type { KafkaMessage } from '@usageguard/kafka';
 import { createTestEnvironment, sleep, type TestEnvironment, waitFor } from '@usageguard/testing';
@@ -32,9 +37,14 @@ class FaultInjectingClickHouseRepository extends ClickHouseRepository {
     this.check();
     return super.insert(table, rows);
   }
-  override insertCompact(table: string, columns: readonly string[], rows: unknown[][]): Promise<void> {
+  override insertRaw(
+    table: string,
+    format: RawInsertFormat,
+    body: Buffer,
+    settings?: RawInsertSettings,
+  ): Promise<void> {
     this.check();
-    return super.insertCompact(table, columns, rows);
+    return super.insertRaw(table, format, body, settings);
   }
 }
 
@@ -155,5 +165,43 @@ describe('ingest consumer under faults', () => {
     await produce(ingest.kafka, asMessages([makeEvent(20_000)]));
     await drained();
     expect((await storedCounts(clickhouse)).rows).toBe(before + 303);
+  });
+
+  it('stores once an event that JavaScript accepts and ClickHouse refuses as written, and goes on', async () => {
+    const before = await storedCounts(clickhouse);
+    // Valid JSON and a valid event (JSON.parse keeps the last "eventId"), but ClickHouse's JSON reader refuses a key
+    // given twice: the insert of its original bytes fails, the retry sends the event re-serialised.
+    const twice = JSON.stringify(makeEvent(30_000)).replace('"eventId":', '"eventId":"decoy","eventId":');
+    const odd = [
+      twice,
+      JSON.stringify(makeEvent(30_001)).replace('"status":200', '"status":200.0'),
+      JSON.stringify({ ...makeEvent(30_002), route: '/v1/\ud800' }), // a lone surrogate: valid JSON all the same
+      `${JSON.stringify(makeEvent(30_003))}\r`, // a trailing blank
+    ];
+    const grouped = [makeEvent(30_004), makeEvent(30_005)].map((e) => JSON.stringify(e));
+    await produce(ingest.kafka, [
+      ...asMessages(Array.from({ length: 200 }, (_, i) => makeEvent(31_000 + i))),
+      ...odd.map((value) => ({ key: 'acct-odd', value })),
+      { key: 'acct-odd', value: [grouped[0], twice, grouped[1]].join('\n') }, // and again, among good lines
+    ]);
+    await drained();
+
+    const expected = before.rows + 200 + odd.length + grouped.length;
+    expect(await storedCounts(clickhouse)).toEqual({
+      rows: expected,
+      distinctEvents: expected,
+      rollupRequests: expected,
+      mismatches: [],
+    });
+    const ids = await clickhouse.query<{ event_id: string; n: string }>(
+      `SELECT event_id, count() AS n FROM ${clickhouse.database}.request_logs
+       WHERE event_id IN ('evt-30000', 'decoy') GROUP BY event_id`,
+    );
+    expect(ids.map((r) => [r.event_id, Number(r.n)])).toEqual([['evt-30000', 1]]);
+
+    // The consumer went on: new events still arrive, and a good insert is sent as the original lines again.
+    await produce(ingest.kafka, asMessages([makeEvent(32_000)]));
+    await drained();
+    expect((await storedCounts(clickhouse)).rows).toBe(expected + 1);
   });
 });

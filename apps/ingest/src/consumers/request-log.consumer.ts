@@ -6,13 +6,7 @@ import {
   type OnModuleDestroy,
   Optional,
 } from '@nestjs/common';
-import {
-  CONSUMER_GROUPS,
-  decodeRequestLogEvent,
-  type RequestLogEvent,
-  requestLogLines,
-  TOPICS,
-} from '@usageguard/contracts';
+import { CONSUMER_GROUPS, decodeRequestLogEvent, requestLogLines, TOPICS } from '@usageguard/contracts';
 import {
   type Consumer,
   type EachBatchPayload,
@@ -22,12 +16,44 @@ import {
 } from '@usageguard/kafka';
 import { DEFAULT_INGEST_OPTIONS, INGEST_OPTIONS, type IngestOptions } from '../ingest.options';
 import { IngestMetrics } from '../services/ingest-metrics.service';
-import { RequestLogStore, toRequestLogValues } from '../services/request-log-store.service';
+import { type IntakeRow, RequestLogStore } from '../services/request-log-store.service';
 
-/** One partition's batch from one fetch, waiting for the flush that stores it. */
+interface DeadLetter {
+  partition: number;
+  message: KafkaMessage;
+  reason: string;
+}
+
+/** A message read as it arrived: its valid events (with their lines) and its bad lines. */
+interface DecodedMessage {
+  offset: number;
+  lines: number;
+  events: IntakeRow[];
+  dead: DeadLetter[];
+}
+
+/** One message holds one or more events of one account (NDJSON); a bad line is dead-lettered on its own. */
+function decodeMessage(partition: number, message: KafkaMessage): DecodedMessage {
+  const offset = Number(message.offset);
+  const lines = requestLogLines(message.value);
+  const decoded: DecodedMessage = { offset, lines: lines.length, events: [], dead: [] };
+  if (lines.length === 0) decoded.dead.push({ partition, message, reason: 'empty message' });
+  for (let i = 0; i < lines.length; i++) {
+    const parsed = decodeRequestLogEvent(lines[i]);
+    if (parsed.ok) {
+      decoded.events.push({ event: parsed.event, line: lines[i], partition, offset });
+    } else {
+      const reason = lines.length > 1 ? `line ${i + 1} of ${lines.length}: ${parsed.reason}` : parsed.reason;
+      decoded.dead.push({ partition, message: lines.length > 1 ? { ...message, value: lines[i] } : message, reason });
+    }
+  }
+  return decoded;
+}
+
+/** One partition's batch from one fetch, decoded, waiting for the flush that stores it. */
 interface PendingBatch {
   partition: number;
-  messages: KafkaMessage[];
+  messages: DecodedMessage[];
   heartbeat: () => Promise<void>;
   done: () => void;
   fail: (error: Error) => void;
@@ -136,10 +162,12 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
+    // Parsed and validated on arrival, while the flush waits for the other partitions' batches, not after it.
+    const messages = batch.messages.map((message) => decodeMessage(batch.partition, message));
     await new Promise<void>((done, fail) => {
       this.pending.push({
         partition: batch.partition,
-        messages: batch.messages,
+        messages,
         heartbeat: () => payload.heartbeat(),
         done,
         fail,
@@ -181,11 +209,16 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
       for (const b of batches) b.heartbeat().catch(() => undefined);
     }, 3_000);
     let backoff = this.options.retryMinMs;
+    // The first attempt sends the events' original lines; a retry sends them as JSON.stringify spells them, so a line
+    // that JavaScript accepted but ClickHouse's JSON reader refuses (a duplicate key, say) cannot hold the consumer.
+    // Still exactly once: a retry redoes the whole flush, whose event-id check skips whatever part of the failed
+    // INSERT ClickHouse did store (an INSERT of several blocks is not atomic), and mends the rollups of those events.
+    let canonical = false;
     try {
       for (;;) {
         try {
           const started = process.hrtime.bigint();
-          await this.flush(batches);
+          await this.flush(batches, canonical);
           this.metrics.flushSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
           if (backoff !== this.options.retryMinMs) this.logger.log('ClickHouse is back: flushes resumed');
           this.metrics.clickhouseAvailable.set(1);
@@ -193,6 +226,7 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
           return;
         } catch (error) {
           this.watermarks = undefined;
+          canonical = true;
           if (this.stopping) throw error;
           if (backoff === this.options.retryMinMs) {
             this.logger.error(`flush failed, consumer paused and retrying: ${(error as Error).message}`);
@@ -210,37 +244,30 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
   }
 
   /** Stores one flush exactly once; safe to repeat after any partial failure. */
-  private async flush(batches: PendingBatch[]): Promise<FlushOutcome> {
+  private async flush(batches: PendingBatch[], canonical: boolean): Promise<FlushOutcome> {
     const watermarks = (this.watermarks ??= await this.store.watermarks(this.topic));
     const progress = new Map<number, number>();
-    const fresh: { event: RequestLogEvent; partition: number; offset: number }[] = [];
-    const dead: { partition: number; message: KafkaMessage; reason: string }[] = [];
+    const fresh: IntakeRow[] = [];
+    const dead: DeadLetter[] = [];
     const seen = new Set<string>();
     let total = 0;
     let duplicates = 0;
     for (const { partition, messages } of batches) {
       const watermark = watermarks.get(partition) ?? -1;
-      for (const message of messages) {
+      for (const { offset, lines, events, dead: bad } of messages) {
         total++;
-        const offset = Number(message.offset);
         if (offset > (progress.get(partition) ?? -1)) progress.set(partition, offset);
         if (offset <= watermark) {
-          duplicates += Math.max(1, requestLogLines(message.value).length);
+          duplicates += Math.max(1, lines);
           continue;
         }
-        // One message holds one or more events of one account (NDJSON); a bad line is dead-lettered on its own.
-        const lines = requestLogLines(message.value);
-        if (lines.length === 0) dead.push({ partition, message, reason: 'empty message' });
-        for (let i = 0; i < lines.length; i++) {
-          const parsed = decodeRequestLogEvent(lines[i]);
-          if (!parsed.ok) {
-            const reason = lines.length > 1 ? `line ${i + 1} of ${lines.length}: ${parsed.reason}` : parsed.reason;
-            dead.push({ partition, message: lines.length > 1 ? { ...message, value: lines[i] } : message, reason });
-          } else if (seen.has(parsed.event.eventId)) {
+        for (const letter of bad) dead.push(letter);
+        for (const row of events) {
+          if (seen.has(row.event.eventId)) {
             duplicates++;
           } else {
-            seen.add(parsed.event.eventId);
-            fresh.push({ event: parsed.event, partition, offset });
+            seen.add(row.event.eventId);
+            fresh.push(row);
           }
         }
       }
@@ -254,11 +281,9 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
       );
       if (repaired > 0) this.logger.warn(`restored ${repaired} requests to the rollups after an interrupted insert`);
     }
-    const rows = fresh
-      .filter((f) => !stored.has(f.event.eventId))
-      .map((f) => toRequestLogValues(f.event, f.partition, f.offset));
+    const rows = stored.size > 0 ? fresh.filter((f) => !stored.has(f.event.eventId)) : fresh;
     duplicates += fresh.length - rows.length;
-    await this.store.insertValues(rows);
+    await this.store.insertIntake(rows, { canonical });
     if (dead.length > 0) await this.sendDeadLetters(dead);
     await this.store.saveWatermarks(this.topic, progress);
     for (const [partition, offset] of progress) watermarks.set(partition, offset);
@@ -274,7 +299,7 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
     return { stored: rows.length, duplicates, deadLettered: dead.length };
   }
 
-  private async sendDeadLetters(dead: { partition: number; message: KafkaMessage; reason: string }[]): Promise<void> {
+  private async sendDeadLetters(dead: DeadLetter[]): Promise<void> {
     const at = new Date().toISOString();
     const messages = dead.map(({ partition, message, reason }) => ({
       key: message.key,
