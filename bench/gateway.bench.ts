@@ -9,6 +9,7 @@ import { hashSecret, issueSecret, secretPrefix } from '@usageguard/domain';
 import { KafkaRepository } from '@usageguard/kafka';
 import { RedisRepository } from '@usageguard/redis';
 import { createTestEnvironment } from '@usageguard/testing';
+import { Pool } from 'undici';
 
 interface CannonResult {
   requests: { average: number };
@@ -21,8 +22,6 @@ interface CannonOptions {
   duration: number;
   headers: Record<string, string>;
   pipelining?: number;
-  /** Requests per second offered across all connections (an open-model load), else as fast as answered. */
-  overallRate?: number;
 }
 interface CannonInstance {
   on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): void;
@@ -83,6 +82,64 @@ function load(target: Target, options: Omit<CannonOptions, 'url'>): Promise<Load
   });
 }
 
+/**
+ * An open-model load for latency: `rate` requests a second, evenly spaced (every millisecond tick sends what is due),
+ * over `connections` keep-alive connections, for `seconds`. autocannon cannot do this: its per-connection rate lets
+ * each connection send as fast as answered until it has made its share of the second, then pause until the next
+ * second, so "1,000 req/s over 10 connections" is a saturating burst of ten closed loops at the top of every second.
+ * Latency is measured from the moment a request is sent to the end of its body.
+ */
+async function paced(target: Target, rate: number, seconds: number, connections: number, headers: Headers) {
+  const pool = new Pool(target.url, { connections, pipelining: 1 });
+  const times: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  const cpu = () => (target.pid === undefined ? NaN : cpuSeconds(target.pid));
+  const cpuBefore = cpu();
+  const total = Math.round(rate * seconds);
+  const inFlight = new Set<Promise<void>>();
+  const send = () => {
+    const sent = performance.now();
+    const request = pool
+      .request({ path: '/v1/items', method: 'GET', headers })
+      .then(async (response) => {
+        await response.body.dump();
+        times.push(performance.now() - sent);
+        if (response.statusCode < 200 || response.statusCode >= 300) non2xx++;
+      })
+      .catch(() => void errors++)
+      .finally(() => inFlight.delete(request));
+    inFlight.add(request);
+  };
+  const started = performance.now();
+  let issued = 0;
+  await new Promise<void>((done) => {
+    const tick = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) * rate) / 1000));
+      while (issued < due) {
+        send();
+        issued++;
+      }
+      if (issued >= total) {
+        clearInterval(tick);
+        done();
+      }
+    }, 1);
+  });
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - started) / 1000;
+  await pool.close();
+  return {
+    rps: times.length / elapsed,
+    non2xx,
+    errors,
+    latencies: Float64Array.from(times).sort(),
+    cpuPerRequestUs: ((cpu() - cpuBefore) * 1e6) / times.length,
+  } satisfies Load;
+}
+
+type Headers = Record<string, string>;
+
 const percentile = (sorted: Float64Array, p: number) =>
   sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 const ms = (n: number) => Math.round(n * 1000) / 1000;
@@ -92,8 +149,8 @@ const ms = (n: number) => Math.round(n * 1000) / 1000;
  * edge in the system temp directory, ug-edge-prof): requests per second through the edge (its own process: auth
  * cache, restrictions, one limiter round trip for a 3-rule policy, undici to the upstream, a request log event to
  * Kafka) against the same local upstream hit directly, both with autocannon as fast as they answer; then the
- * latency the edge adds, with both offered the same load below saturation (--rate, default 1,000 req/s, over the
- * same connections), and with one client at 200 req/s. The peer in every phase is bench/peers/bare-proxy.ts: the
+ * latency the edge adds, with both offered the same evenly paced load below saturation (paced(): --rate, default
+ * 1,000 req/s, over the same connections), and with one connection at 200 req/s. The peer in every phase is bench/peers/bare-proxy.ts: the
  * same undici forwarding with nothing else, the floor of a Node proxy hop on the machine.
  */
 export async function run(args: string[]): Promise<Record<string, unknown>> {
@@ -197,15 +254,15 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     // and round trips, not a queue that only the slower side builds up.
     const rate = arg('rate', 1000);
     console.error(`[gateway] added latency at ${rate} req/s offered to each, ${seconds}s`);
-    const directAtRate = await load(directly, { connections, duration: seconds, headers, overallRate: rate });
-    const bareAtRate = await load(bareProxy, { connections, duration: seconds, headers, overallRate: rate });
-    const edgeAtRate = await load(edge, { connections, duration: seconds, headers, overallRate: rate });
+    const directAtRate = await paced(directly, rate, seconds, connections, headers);
+    const bareAtRate = await paced(bareProxy, rate, seconds, connections, headers);
+    const edgeAtRate = await paced(edge, rate, seconds, connections, headers);
     if (edgeAtRate.non2xx > 0 || edgeAtRate.errors > 0) throw new Error('the edge answered errors under load');
     // And one client at a time, where nothing queues: the latency the edge's own work and round trips add.
-    const one = { connections: 1, duration: Math.max(3, Math.round(seconds / 2)), headers, overallRate: 200 };
-    const directAlone = await load(directly, one);
-    const bareAlone = await load(bareProxy, one);
-    const edgeAlone = await load(edge, one);
+    const alone = Math.max(3, Math.round(seconds / 2));
+    const directAlone = await paced(directly, 200, alone, 1, headers);
+    const bareAlone = await paced(bareProxy, 200, alone, 1, headers);
+    const edgeAlone = await paced(edge, 200, alone, 1, headers);
     const p = (l: Load, q: number) => percentile(l.latencies, q);
     console.error(
       `[gateway] one client at 200 req/s: direct p50 ${ms(p(directAlone, 0.5))} ms, bare proxy ` +
