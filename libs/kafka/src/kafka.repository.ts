@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '@usageguard/config';
 import { TOPICS } from '@usageguard/contracts';
 import {
   type Admin,
+  ConfigResourceTypes,
   type Consumer,
   type ConsumerConfig,
   Kafka,
@@ -15,6 +16,14 @@ import {
 
 /** Optional extra kafkajs client settings (tests route every broker connection through a fault proxy with it). */
 export const KAFKA_CLIENT_OVERRIDES = Symbol('KAFKA_CLIENT_OVERRIDES');
+
+/**
+ * The request-log topic's record-batch limit (topic `max.message.bytes`; the broker's default, `message.max.bytes`, is
+ * 1 MiB). RequestLogProducer puts up to a whole batch (10,000 events, about 4 MB) in one produce request, and with one
+ * hot account all of it is one partition's record batch: the limit must hold that. Larger requests make larger
+ * messages (more of each account's events per record), and the Kafka client's cost is per record.
+ */
+export const REQUEST_LOG_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
 export interface TopicSpec {
   topic: string;
@@ -63,11 +72,19 @@ export class KafkaRepository implements OnModuleDestroy {
   /** The topics every installation needs, with explicit partition counts. */
   defaultTopics(): TopicSpec[] {
     return [
-      { topic: this.topic(TOPICS.requestLogs), partitions: this.partitions },
+      {
+        topic: this.topic(TOPICS.requestLogs),
+        partitions: this.partitions,
+        config: { 'max.message.bytes': String(REQUEST_LOG_MAX_MESSAGE_BYTES) },
+      },
       {
         topic: this.topic(TOPICS.requestLogsDeadLetter),
         partitions: 1,
-        config: { 'retention.ms': String(30 * 86_400_000) },
+        // A refused message goes there whole, with headers added: it must fit.
+        config: {
+          'retention.ms': String(30 * 86_400_000),
+          'max.message.bytes': String(REQUEST_LOG_MAX_MESSAGE_BYTES + 1024 * 1024),
+        },
       },
     ];
   }
@@ -91,6 +108,25 @@ export class KafkaRepository implements OnModuleDestroy {
         });
       }
       return missing.map((s) => s.topic);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** A topic's record-batch limit (`max.message.bytes`, its own or the broker's default); undefined if unreadable. */
+  async maxMessageBytes(topic: string): Promise<number | undefined> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+      });
+      const entry = resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes');
+      const bytes = Number(entry?.configValue);
+      return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+    } catch {
+      return undefined;
     } finally {
       await admin.disconnect();
     }

@@ -49,9 +49,13 @@ class FakeProducer {
   }
 }
 
-function setup(options: Partial<RequestLogProducerOptions> = {}) {
+function setup(options: Partial<RequestLogProducerOptions> = {}, topicMaxMessageBytes?: number) {
   const fake = new FakeProducer();
-  const kafka = { topic: (name: string) => `t-${name}`, producer: () => fake as unknown as Producer };
+  const kafka = {
+    topic: (name: string) => `t-${name}`,
+    producer: () => fake as unknown as Producer,
+    maxMessageBytes: () => Promise.resolve(topicMaxMessageBytes),
+  };
   const producer = new RequestLogProducer(kafka as unknown as KafkaRepository, {
     lingerMs: 5,
     retryMinMs: 5,
@@ -94,6 +98,20 @@ describe('RequestLogProducer', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(10_000);
     expect(fake.events).toHaveLength(600);
     expect(producer.stats()).toMatchObject({ sent: 300, queued: 0 });
+  });
+
+  it("keeps produce requests within the topic's record-batch limit, or the broker's default when unknown", async () => {
+    const requestSizes = async (topicMaxMessageBytes: number | undefined) => {
+      const { fake, producer } = setup({ batchSize: 100_000, maxRequestBytes: 7_000_000 }, topicMaxMessageBytes);
+      await producer.send(Array.from({ length: 20_000 }, (_, i) => ({ ...event(i), accountId: 'acct-hot' })));
+      return fake.records.map((r) => r.messages.reduce((sum, m) => sum + String(m.value).length + 72, 0));
+    };
+    const small = await requestSizes(100_000);
+    expect(small.length).toBeGreaterThan(50);
+    expect(Math.max(...small)).toBeLessThanOrEqual(85_000);
+    expect(Math.max(...(await requestSizes(undefined)))).toBeLessThanOrEqual(1_048_588 * 0.85);
+    // A topic made by ensureTopics (8 MiB): a request holds the whole call, up to maxRequestBytes.
+    expect(await requestSizes(8 * 1024 * 1024)).toHaveLength(1);
   });
 
   it('sheds the newest events beyond the bound and counts them, without throwing or blocking', async () => {

@@ -11,6 +11,9 @@ import { type RequestLogEvent, TOPICS } from '@usageguard/contracts';
 import type { Message, Producer } from 'kafkajs';
 import { KafkaRepository } from './kafka.repository';
 
+/** The broker's default record-batch limit (message.max.bytes), assumed when a topic's own cannot be read. */
+const BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
 export interface RequestLogProducerOptions {
   /**
    * Most events held in memory (queued + in flight). At ~0.5 KB an event the default bounds the buffer near 50 MB.
@@ -21,9 +24,11 @@ export interface RequestLogProducerOptions {
   /** Most events in one produce request. */
   batchSize: number;
   /**
-   * Most bytes in one produce request. The broker refuses a partition's record batch above message.max.bytes (1 MiB
-   * by default), and kafkajs puts all of a request's messages for one partition in one batch: with one hot account
-   * (one key, one partition) a request by count alone could exceed it and be refused forever.
+   * Most bytes in one produce request. The broker refuses a partition's record batch above the topic's
+   * max.message.bytes, and kafkajs puts all of a request's messages for one partition in one batch: with one hot
+   * account (one key, one partition) a request by count alone could exceed it and be refused forever. So the
+   * producer also keeps under 85 % of the limit it reads from the topic when it connects (REQUEST_LOG_MAX_MESSAGE_BYTES
+   * for topics created by ensureTopics; 1 MiB, the broker's default, for older ones or if it cannot be read).
    */
   maxRequestBytes: number;
   /** How long a partial batch waits for company before it is sent. */
@@ -38,7 +43,7 @@ export interface RequestLogProducerOptions {
 export const DEFAULT_REQUEST_LOG_PRODUCER_OPTIONS: RequestLogProducerOptions = {
   maxQueued: 100_000,
   batchSize: 10_000,
-  maxRequestBytes: 900_000,
+  maxRequestBytes: 7_000_000,
   lingerMs: 20,
   retryMinMs: 100,
   retryMaxMs: 5_000,
@@ -117,6 +122,8 @@ export class RequestLogProducer implements OnApplicationBootstrap, OnModuleDestr
   private readonly topic: string;
   private readonly producer: Producer;
   private connected: Promise<void> | undefined;
+  /** maxRequestBytes within the topic's record-batch limit, once connected. */
+  private requestBytes: number;
 
   // A ring-less FIFO: an array plus a head index, compacted when the consumed prefix grows large (O(1) amortised).
   private queue: RequestLogEvent[] = [];
@@ -133,10 +140,11 @@ export class RequestLogProducer implements OnApplicationBootstrap, OnModuleDestr
   private readonly idleWaiters: (() => void)[] = [];
 
   constructor(
-    @Inject(KafkaRepository) kafka: KafkaRepository,
+    @Inject(KafkaRepository) private readonly kafka: KafkaRepository,
     @Optional() @Inject(REQUEST_LOG_PRODUCER_OPTIONS) options?: Partial<RequestLogProducerOptions>,
   ) {
     this.options = { ...DEFAULT_REQUEST_LOG_PRODUCER_OPTIONS, ...options };
+    this.requestBytes = this.capped(BROKER_DEFAULT_MAX_MESSAGE_BYTES);
     this.topic = kafka.topic(TOPICS.requestLogs);
     // Bounded retries (kafkajs' idempotent default is unbounded): a send must fail visibly while Kafka is down so the
     // HTTP path can answer 503 and the edge loop can back off. Still idempotent with acks=-1; a batch re-sent after
@@ -189,7 +197,7 @@ export class RequestLogProducer implements OnApplicationBootstrap, OnModuleDestr
     let bytes = 0;
     for (const event of events) {
       const item = serialise(event);
-      if (batch.length > 0 && bytes + item.size > this.options.maxRequestBytes) {
+      if (batch.length > 0 && bytes + item.size > this.requestBytes) {
         await this.producer.send({ topic: this.topic, acks: -1, messages: toAccountMessages(batch) });
         batch = [];
         bytes = 0;
@@ -226,11 +234,19 @@ export class RequestLogProducer implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private connect(): Promise<void> {
-    this.connected ??= this.producer.connect().catch((error: unknown) => {
-      this.connected = undefined;
-      throw error;
-    });
+    this.connected ??= Promise.all([this.producer.connect(), this.kafka.maxMessageBytes(this.topic)]).then(
+      ([, limit]) => void (this.requestBytes = this.capped(limit ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES)),
+      (error: unknown) => {
+        this.connected = undefined;
+        throw error;
+      },
+    );
     return this.connected;
+  }
+
+  /** Request bytes within a record-batch limit: the estimate counts a record's overhead per event, this the rest. */
+  private capped(maxMessageBytes: number): number {
+    return Math.min(this.options.maxRequestBytes, Math.floor(maxMessageBytes * 0.85));
   }
 
   private kick(): void {
@@ -262,7 +278,7 @@ export class RequestLogProducer implements OnApplicationBootstrap, OnModuleDestr
           this.logger.error(`dropped an unserialisable event: ${String(error)}`);
           continue;
         }
-        if (batch.length > 0 && bytes + item.size > this.options.maxRequestBytes) break;
+        if (batch.length > 0 && bytes + item.size > this.requestBytes) break;
         batch.push(event);
         serialised.push(item);
         bytes += item.size;

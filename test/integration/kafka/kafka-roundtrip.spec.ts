@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KafkaRepository } from '@usageguard/kafka';
+import { KafkaRepository, REQUEST_LOG_MAX_MESSAGE_BYTES } from '@usageguard/kafka';
 import { createTestEnvironment, type TestEnvironment, waitFor } from '@usageguard/testing';
 
 describe('Kafka (real broker, KRaft)', () => {
@@ -44,6 +44,24 @@ describe('Kafka (real broker, KRaft)', () => {
     for (const r of received) partitionsByKey.set(r.key, (partitionsByKey.get(r.key) ?? new Set()).add(r.partition));
     for (const partitions of partitionsByKey.values()) expect(partitions.size).toBe(1);
     await consumer.disconnect();
+    await producer.disconnect();
+  });
+
+  it("gives request-logs room for a producer's whole batch in one partition, beyond the broker's 1 MiB", async () => {
+    const topic = kafka.topic('request-logs');
+    expect(await kafka.maxMessageBytes(topic)).toBe(REQUEST_LOG_MAX_MESSAGE_BYTES);
+    expect(await kafka.maxMessageBytes(kafka.topic('request-logs.dlq'))).toBeGreaterThan(REQUEST_LOG_MAX_MESSAGE_BYTES);
+    expect(await kafka.maxMessageBytes(kafka.topic('no-such-topic'))).toBeUndefined();
+    const producer = kafka.producer();
+    await producer.connect();
+    // One key, so one partition's record batch of about 5 MB: the broker's default limit would refuse it.
+    const value = 'x'.repeat(1_000_000);
+    const sent = await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: 5 }, () => ({ key: 'account-hot', value })),
+    });
+    expect(sent).toHaveLength(1);
     await producer.disconnect();
   });
 });
