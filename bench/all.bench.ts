@@ -18,7 +18,8 @@ const NOTES: Record<string, { peers: string; target: string }> = {
   },
   gateway: {
     peers: 'the same upstream called directly; a bare undici proxy (bench/peers/bare-proxy.ts)',
-    target: 'added p50 ≤ 1 ms (measured at 1,000 req/s offered over 10 connections, and for one client)',
+    target:
+      'added p50 ≤ 1 ms (measured at 1,000 req/s evenly paced over 10 connections, and for one connection at 200 req/s)',
   },
   ingest: {
     peers: 'the same path with one ClickHouse insert per message (naive), on a smaller sample',
