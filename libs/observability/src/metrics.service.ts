@@ -55,7 +55,12 @@ export class HotCounter {
   private readonly tallies = new Map<string, Tally>();
   private readonly counter: Counter<string>;
 
-  constructor(registry: Registry, name: string, help: string, private readonly labelNames: string[]) {
+  constructor(
+    registry: Registry,
+    name: string,
+    help: string,
+    private readonly labelNames: string[],
+  ) {
     this.counter = new Counter({ name, help, labelNames, registers: [registry], collect: () => this.handOver() });
   }
 
