@@ -79,7 +79,7 @@ ts_node=(node -r @swc-node/register)
 eval "$("${ts_node[@]}" scripts/print-config.ts)"
 
 say "starting the mail sink (maildev)"
-run maildev npx --no-install maildev --smtp "$smtp_port" --web 1080 --ip 127.0.0.1 --web-ip 127.0.0.1 --silent
+run maildev node_modules/.bin/maildev --smtp "$smtp_port" --web 1080 --ip 127.0.0.1 --web-ip 127.0.0.1 --silent
 say "starting the demo upstream API"
 run upstream "${ts_node[@]}" apps/cli/src/main.ts demo-upstream --port "$upstream_port"
 say "starting the control plane (ingest, analyzer, enforcer, dashboard)"
