@@ -270,4 +270,94 @@ describe('a second flag for a restricted account (real Postgres, Redis, BullMQ, 
     expect(await h.store.get(accountId, 'account', null)).toMatchObject({ id: own.id, mode: 'throttle' });
     expect((await sentEmails(accountId, 3)).map((e) => e.change)).toEqual(['applied', 'lifted', 'applied']);
   });
+
+  it("joins another flag's proposal awaiting ops, raises it in place, and approving a joined flag approves it", async () => {
+    // Allowlisted: every rung waits for ops.
+    const { accountId } = await createAccount(h.prisma, { enforcementConfig: LADDER, allowlisted: true });
+    const excess = await createFlag(h.prisma, accountId, 'MEDIUM', 'SUSTAINED_EXCESS');
+    const proposed = await evaluate(excess);
+    expect(proposed).toMatchObject({ outcome: 'proposed', status: 'PENDING_APPROVAL', mode: 'THROTTLE', edge: 'none' });
+
+    const storm = await createFlag(h.prisma, accountId, 'MEDIUM', 'ERROR_STORM');
+    expect(await evaluate(storm)).toMatchObject({
+      outcome: 'joined',
+      restrictionId: proposed.restrictionId,
+      status: 'PENDING_APPROVAL',
+      version: proposed.version,
+    });
+    const spread = await createFlag(h.prisma, accountId, 'CRITICAL', 'TOKEN_SPREAD');
+    const raised = await evaluate(spread);
+    expect(raised).toMatchObject({
+      outcome: 'escalated',
+      restrictionId: proposed.restrictionId,
+      status: 'PENDING_APPROVAL',
+      mode: 'BLOCK',
+      edge: 'none',
+    });
+    expect(raised.version).toBeGreaterThan(proposed.version!);
+    // One proposal for ops; nothing at the edge and no email while it waits; a retry changes nothing.
+    const before = await state(accountId);
+    expect(before.restrictions).toHaveLength(1);
+    expect(before.restrictions[0]).toMatchObject({ flagId: excess.id, level: 2, mode: 'BLOCK' });
+    expect(Object.fromEntries(before.flags.map((f) => [f.kind, f.restrictionId]))).toEqual({
+      SUSTAINED_EXCESS: null,
+      ERROR_STORM: proposed.restrictionId,
+      TOKEN_SPREAD: proposed.restrictionId,
+    });
+    expect(before.record).toBeNull();
+    expect(before.notifications).toBe(0);
+    expect(await evaluate(storm, 2)).toMatchObject({ outcome: 'unchanged', restrictionId: proposed.restrictionId });
+    expect(await evaluate(spread, 2)).toMatchObject({ outcome: 'unchanged', version: raised.version });
+    expect(await state(accountId)).toEqual(before);
+
+    const approved = (await h.queue.enqueueAndWait(
+      'enforcer',
+      'review-flag',
+      { flagId: storm.id, decision: 'approve', actor: OPS, reason: 'confirmed with the customer' },
+      { jobId: `review-${storm.id}` },
+    )) as Summary;
+    expect(approved).toMatchObject({
+      outcome: 'approved',
+      restrictionId: proposed.restrictionId,
+      mode: 'BLOCK',
+      status: 'ACTIVE',
+      edge: 'written',
+    });
+    expect(await h.prisma.restriction.count({ where: { accountId } })).toBe(1);
+    expect(await h.store.get(accountId, 'account', null)).toMatchObject({ id: proposed.restrictionId, mode: 'block' });
+    expect((await sentEmails(accountId, 1)).map((e) => e.change)).toEqual(['applied']);
+    const audit = await h.prisma.auditEvent.findMany({ where: { accountId }, orderBy: { id: 'asc' } });
+    expect(audit.map((a) => [a.action, a.targetId])).toEqual([
+      ['restriction.proposed', proposed.restrictionId],
+      ['flag.attached', storm.id],
+      ['restriction.escalated', proposed.restrictionId],
+      ['flag.attached', spread.id],
+      ['flag.approved', storm.id],
+      ['restriction.approved', proposed.restrictionId],
+    ]);
+  });
+
+  it('dismissing the flag that owns a proposal leaves the flags that joined it to make their own', async () => {
+    const { accountId } = await createAccount(h.prisma, { enforcementConfig: LADDER, allowlisted: true });
+    const excess = await createFlag(h.prisma, accountId, 'MEDIUM', 'SUSTAINED_EXCESS');
+    const proposed = await evaluate(excess);
+    const storm = await createFlag(h.prisma, accountId, 'MEDIUM', 'ERROR_STORM');
+    expect(await evaluate(storm)).toMatchObject({ outcome: 'joined', restrictionId: proposed.restrictionId });
+
+    await h.queue.enqueueAndWait(
+      'enforcer',
+      'review-flag',
+      { flagId: excess.id, decision: 'dismiss', actor: OPS, reason: 'a migration we were told about' },
+      { jobId: `review-${excess.id}` },
+    );
+    expect((await h.prisma.restriction.findUniqueOrThrow({ where: { id: proposed.restrictionId! } })).status).toBe(
+      'REJECTED',
+    );
+    const own = await h.prisma.restriction.findFirstOrThrow({ where: { flagId: storm.id } });
+    expect(own).toMatchObject({ status: 'PENDING_APPROVAL', mode: 'THROTTLE', level: 1 });
+    // Its link to the rejected proposal is gone: it owns its proposal now.
+    expect((await h.prisma.flag.findUniqueOrThrow({ where: { id: storm.id } })).restrictionId).toBeNull();
+    expect(await h.store.get(accountId, 'account', null)).toBeNull();
+    expect(await h.prisma.notification.count({ where: { accountId } })).toBe(0);
+  });
 });

@@ -46,6 +46,11 @@ export class EvaluationService {
     if (pending) return this.restrictions.approve(pending.id, actor, reason);
     const active = await this.latestOfFlag(flag.id, ['ACTIVE']);
     if (active) return summarize('unchanged', active, await this.restrictions.sync(active), 'already active');
+    // The flag joined another flag's proposal: approving it approves that proposal.
+    const joined = flag.restrictionId
+      ? await this.prisma.restriction.findUnique({ where: { id: flag.restrictionId } })
+      : null;
+    if (joined?.status === 'PENDING_APPROVAL') return this.restrictions.approve(joined.id, actor, reason);
     // Approved before the enforcer proposed anything (or the flag joined a restriction in force): ops' approval
     // stands in for the automatic threshold.
     return this.enforce(flag, actor, true);

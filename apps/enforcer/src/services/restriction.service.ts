@@ -151,6 +151,21 @@ export class RestrictionService {
         if (pending && !isEscalation(pending, decision)) {
           return { outcome: 'unchanged' as const, restriction: pending, notifications: [] };
         }
+        if (!pending && approval !== 'auto') {
+          // Another flag's proposal already waits for ops: the same incident, so this flag joins it (raising it if it
+          // warrants more) and ops approves or dismisses one proposal, not one per flag.
+          const proposal = await tx.restriction.findFirst({
+            where: {
+              accountId: flag.accountId,
+              scope: 'ACCOUNT',
+              scopeValue: null,
+              status: 'PENDING_APPROVAL',
+              flagId: { not: flag.id },
+            },
+            orderBy: [{ level: 'desc' }, { createdAt: 'desc' }],
+          });
+          if (proposal) return this.joinProposal(tx, flag, proposal, decision, restriction, actor, now);
+        }
         const status = approval === 'auto' ? 'ACTIVE' : 'PENDING_APPROVAL';
         const written = await this.create(
           tx,
@@ -158,6 +173,11 @@ export class RestrictionService {
           account,
           now,
         );
+        // A flag that had joined a restriction since ended (its own flag dismissed) now has its own.
+        await tx.flag.updateMany({
+          where: { id: flag.id, restrictionId: { not: null } },
+          data: { restrictionId: null },
+        });
         return { outcome: status === 'ACTIVE' ? ('applied' as const) : ('proposed' as const), ...written };
       }
 
@@ -433,6 +453,50 @@ export class RestrictionService {
     const change = replaced && created.mode !== 'NOTIFY' ? 'changed' : 'applied';
     const id = await this.notify(tx, account, created, change, now, { flag: input.flag, previous: replaced });
     return { restriction: created, notifications: id ? [id] : [] };
+  }
+
+  /**
+   * A flag joins another flag's proposal that waits for ops: linked to it if it warrants no more, else the proposal
+   * is raised in place to this flag's rung (and its duration, if longer). Nothing reaches the edge or the customer:
+   * that happens once ops approves the proposal (through any of its flags).
+   */
+  private async joinProposal(
+    tx: Tx,
+    flag: Flag,
+    proposal: Restriction,
+    decision: LadderDecision,
+    restriction: FlagDecision['restriction'],
+    actor: OpsActor,
+    now: Date,
+  ) {
+    if (!isEscalation(proposal, decision)) {
+      const joined = await this.attach(tx, flag, proposal, actor, `${decision.explanation}: joins the proposal`);
+      return {
+        outcome: joined ? ('joined' as const) : ('unchanged' as const),
+        restriction: proposal,
+        notifications: [] as string[],
+      };
+    }
+    const proposedMs = proposal.expiresAt.getTime() - proposal.startsAt.getTime();
+    const raised = await this.change(
+      tx,
+      proposal,
+      {
+        mode: restriction.mode,
+        throttleFactor: restriction.mode === 'THROTTLE' ? restriction.throttleFactor : null,
+        statusCode: restriction.statusCode,
+        reasonCode: restriction.reasonCode,
+        reason: restriction.reason.slice(0, 500),
+        level: restriction.level,
+        startsAt: now,
+        expiresAt: new Date(now.getTime() + Math.max(proposedMs, restriction.durationSeconds * 1000)),
+      },
+      actor,
+      'restriction.escalated',
+      `flag ${flag.id}, while awaiting approval: ${restriction.reason}`,
+    );
+    await this.attach(tx, flag, raised, actor, `${decision.explanation}: raised the proposal`);
+    return { outcome: 'escalated' as const, restriction: raised, notifications: [] as string[] };
   }
 
   /**

@@ -527,10 +527,21 @@ export function AccountPage({ id, user }: { id: string; user: User }) {
   );
 }
 
-/** A flag raised while its account was already restricted joins that restriction instead of getting its own. */
+/**
+ * A flag raised while its account was already restricted joins that restriction instead of getting its own; one
+ * raised while another flag's proposal waits for approval joins the proposal.
+ */
 function JoinedRestriction({ flag, restrictions }: { flag: Flag; restrictions: Restriction[] }) {
   if (!flag.restrictionId) return null;
   const joined = restrictions.find((r) => r.id === flag.restrictionId);
+  if (joined?.status === 'PENDING_APPROVAL') {
+    return (
+      <p className="muted small" data-testid="joined-restriction">
+        Joined the proposed {label(joined.mode)} restriction awaiting approval: approving this flag approves it, and the
+        customer gets one email.
+      </p>
+    );
+  }
   return (
     <p className="muted small" data-testid="joined-restriction">
       Joined the {joined ? `${label(joined.mode)} restriction from ${dateTime(joined.startsAt)}` : 'restriction'}{' '}
