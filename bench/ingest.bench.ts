@@ -65,7 +65,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     let producedAt = 0;
     let produced = 0;
     let producerStats: RequestLogProducerStats | undefined;
-    const worker = new Worker(__filename, { workerData: { role: 'ingest-producer', env: env.env, total } });
+    // The producer plays the edge, which runs with --max-semi-space-size=64 (scripts/start.sh, docker-compose.yml), as
+    // this thread does (npm run bench): a worker's young generation is set apart, here to the same size (3 × 64 MB).
+    const worker = new Worker(__filename, {
+      workerData: { role: 'ingest-producer', env: env.env, total },
+      resourceLimits: { maxYoungGenerationSizeMb: 192 },
+    });
     let ready!: () => void;
     const workerReady = new Promise<void>((resolve) => (ready = resolve));
     let producerFailed: Error | undefined;
