@@ -151,16 +151,18 @@ export class RequestLogStore {
     for (let start = 0; start < events.length; start += LOOKUP_CHUNK) {
       const chunk = events.slice(start, start + LOOKUP_CHUNK);
       const [lo, hi] = timeRange(chunk);
+      // The lists go as one space-separated string each, split by ClickHouse: a validated id has no spaces, and
+      // reading one string is far cheaper than parsing an array of 10,000 literals.
       const rows = await this.clickhouse.query<{ event_id: string }>(
         `SELECT DISTINCT event_id FROM ${this.clickhouse.table(REQUEST_LOGS_TABLE)}
-         WHERE account_id IN {accounts:Array(String)}
+         WHERE account_id IN (SELECT arrayJoin(splitByChar(' ', {accounts:String})))
            AND ts BETWEEN {lo:DateTime64(3, 'UTC')} AND {hi:DateTime64(3, 'UTC')}
-           AND event_id IN {ids:Array(String)}`,
+           AND event_id IN (SELECT arrayJoin(splitByChar(' ', {ids:String})))`,
         {
-          accounts: [...new Set(chunk.map((e) => e.accountId))],
+          accounts: [...new Set(chunk.map((e) => e.accountId))].join(' '),
           lo: toClickHouseTime(new Date(lo)),
           hi: toClickHouseTime(new Date(hi)),
-          ids: chunk.map((e) => e.eventId),
+          ids: chunk.map((e) => e.eventId).join(' '),
         },
       );
       for (const r of rows) found.add(r.event_id);
