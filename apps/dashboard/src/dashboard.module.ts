@@ -5,6 +5,7 @@ import { AuditController } from './controllers/audit.controller';
 import { AuthController } from './controllers/auth.controller';
 import { BurstNoticesController } from './controllers/burst-notices.controller';
 import { FlagsController } from './controllers/flags.controller';
+import { NotificationsController } from './controllers/notifications.controller';
 import { OverviewController } from './controllers/overview.controller';
 import { PlansController } from './controllers/plans.controller';
 import { RestrictionsController } from './controllers/restrictions.controller';
@@ -30,6 +31,7 @@ import { UsageService } from './services/usage.service';
     FlagsController,
     AccountsController,
     RestrictionsController,
+    NotificationsController,
     BurstNoticesController,
     PlansController,
     AuditController,

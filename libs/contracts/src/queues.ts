@@ -48,6 +48,8 @@ export interface JobCatalogue {
     };
     'extend-restriction': { restrictionId: string; expiresAt: string; actor: OpsActor; reason: string };
     'lift-restriction': { restrictionId: string; actor: OpsActor; reason: string };
+    /** Ops checked the mail log: a held email was not delivered, so it goes out again (same Message-ID). */
+    'resend-notification': { notificationId: string; actor: OpsActor; reason: string };
   };
   mail: {
     /** Delivers one outbox row; the row's idempotency key keeps it to one email. */
@@ -68,6 +70,7 @@ export const JOB_NAMES: { [Q in QueueName]: JobName<Q>[] } = {
     'apply-restriction',
     'extend-restriction',
     'lift-restriction',
+    'resend-notification',
   ],
   mail: ['send-notification'],
 };

@@ -249,4 +249,48 @@ describe('dashboard actions and pages, with the real enforcer', () => {
     const missing = await api(h.url, 'GET', `/api/accounts/${world.planId}/usage`, viewer);
     expect(missing.status).toBe(404);
   });
+
+  it('resends a held email through the enforcer, to the account’s current contacts, once', async () => {
+    const accountId = world.accounts[2].id;
+    const contacts = await h.prisma.notificationContact.findMany({ where: { accountId }, orderBy: { email: 'asc' } });
+    expect(contacts.length).toBeGreaterThan(0);
+    const held = await h.prisma.notification.create({
+      data: {
+        accountId,
+        kind: 'RESTRICTION_APPLIED',
+        idempotencyKey: `test:held:${accountId}`,
+        recipients: [],
+        subject: 'API access restricted',
+        status: 'FAILED',
+        attempts: 1,
+        lastError: 'unconfirmed: the connection broke after DATA',
+        messageId: '<notification.held@provider.test>',
+      },
+    });
+    const path = `/api/notifications/${held.id}/resend`;
+    expect((await api(h.url, 'POST', path, viewer, { reason: 'checked the relay log' })).status).toBe(403);
+    const invalid = await api(h.url, 'POST', path, operator, { reason: '' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+
+    const resent = await api(h.url, 'POST', path, operator, { reason: 'not in the relay log' });
+    expect(resent.status).toBe(200);
+    expect(resent.body.result).toMatchObject({ outcome: 'released', recipients: contacts.map((c) => c.email) });
+    // Released: pending again, its claim cleared, its send job queued (this harness serves no mail queue).
+    expect(await h.prisma.notification.findUniqueOrThrow({ where: { id: held.id } })).toMatchObject({
+      status: 'PENDING',
+      messageId: null,
+      lastError: null,
+      recipients: contacts.map((c) => c.email),
+    });
+    const again = await api(h.url, 'POST', path, operator, { reason: 'clicked twice' });
+    expect(again.status).toBe(409);
+    expect(again.body.message).toMatch(/not held/);
+    const unknown = await api(h.url, 'POST', `/api/notifications/${world.planId}/resend`, operator, {
+      reason: 'x-y-z',
+    });
+    expect(unknown.status).toBe(404);
+    const audit = await h.prisma.auditEvent.findMany({ where: { targetId: held.id }, orderBy: { id: 'asc' } });
+    expect(audit.map((a) => a.action)).toEqual(['notification.released', 'dashboard.resend-notification']);
+  });
 });

@@ -4,11 +4,12 @@ import { ConflictError, DomainError, NotFoundError } from '@usageguard/observabi
 import { type OpsPrincipal } from '../auth/auth.types';
 import { type RequestContext } from '../auth/request-context';
 import { type ReviewFlagDto } from '../dtos/flags.dto';
+import { type ResendNotificationDto } from '../dtos/notifications.dto';
 import { type ApplyRestrictionDto, type ExtendRestrictionDto, type LiftRestrictionDto } from '../dtos/restrictions.dto';
 import { EnforcerGateway, opsActor } from './enforcer-gateway.service';
 
 /**
- * The operator's decisions on flags and restrictions. Checks what the dashboard can check cheaply (the target
+ * The operator's decisions on flags, restrictions and held emails. Checks what the dashboard can check cheaply (the target
  * exists and is in a state the action applies to) and hands the change to the enforcer.
  */
 @Injectable()
@@ -107,6 +108,23 @@ export class ActionsService {
       'lift-restriction',
       { restrictionId: id, actor: opsActor(principal, context), reason: body.reason },
       { type: 'restriction', id, accountId: restriction.accountId },
+      principal,
+      context,
+      body.reason,
+    );
+  }
+
+  /** A held email (FAILED: unconfirmed, refused or without recipients) sent again, once ops checked the mail log. */
+  async resendNotification(id: string, body: ResendNotificationDto, principal: OpsPrincipal, context: RequestContext) {
+    const notification = await this.prisma.notification.findUnique({ where: { id } });
+    if (!notification) throw new NotFoundError('notification', id);
+    if (notification.status !== 'FAILED') {
+      throw new ConflictError('not_held', `notification ${id} is ${notification.status.toLowerCase()}, not held`);
+    }
+    return this.enforcer.run(
+      'resend-notification',
+      { notificationId: id, actor: opsActor(principal, context), reason: body.reason },
+      { type: 'notification', id, accountId: notification.accountId },
       principal,
       context,
       body.reason,

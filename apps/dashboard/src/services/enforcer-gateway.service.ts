@@ -7,7 +7,8 @@ import { type OpsPrincipal } from '../auth/auth.types';
 import { type RequestContext } from '../auth/request-context';
 import { AuditService } from './audit.service';
 
-type EnforcerJob = 'review-flag' | 'apply-restriction' | 'extend-restriction' | 'lift-restriction';
+type EnforcerJob =
+  'review-flag' | 'apply-restriction' | 'extend-restriction' | 'lift-restriction' | 'resend-notification';
 
 /** How long an operator's click waits for the enforcer before the dashboard answers 503 (the job still runs). */
 export const ENFORCER_WAIT_MS = 15_000;

@@ -4,6 +4,7 @@ import { DomainError } from '@usageguard/observability';
 import { JobHandler, UnrecoverableJobError } from '@usageguard/queue';
 import { SYSTEM_ACTOR } from '../services/audit.writer';
 import { EvaluationService } from '../services/evaluation.service';
+import { NotificationSenderService, type ResendSummary } from '../services/notification-sender.service';
 import { ReconcileService, type ReconcileSummary } from '../services/reconcile.service';
 import { type RestrictionSummary } from '../services/restriction.mapper';
 import { RestrictionService } from '../services/restriction.service';
@@ -18,6 +19,7 @@ export class EnforcerJobs {
     @Inject(EvaluationService) private readonly evaluation: EvaluationService,
     @Inject(RestrictionService) private readonly restrictions: RestrictionService,
     @Inject(ReconcileService) private readonly reconciler: ReconcileService,
+    @Inject(NotificationSenderService) private readonly sender: NotificationSenderService,
   ) {}
 
   @JobHandler('enforcer', 'evaluate-flag')
@@ -85,6 +87,11 @@ export class EnforcerJobs {
   @JobHandler('enforcer', 'lift-restriction')
   liftRestriction(payload: JobPayload<'enforcer', 'lift-restriction'>): Promise<RestrictionSummary> {
     return permanent(() => this.restrictions.end(payload.restrictionId, 'lifted', payload.actor, payload.reason));
+  }
+
+  @JobHandler('enforcer', 'resend-notification')
+  resendNotification(payload: JobPayload<'enforcer', 'resend-notification'>): Promise<ResendSummary> {
+    return permanent(() => this.sender.release(payload.notificationId, payload.actor, payload.reason));
   }
 }
 

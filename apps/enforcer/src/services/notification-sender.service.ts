@@ -2,9 +2,16 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@usageguard/config';
 import { type Notification, PrismaRepository } from '@usageguard/database';
 import { MailRepository, renderNotification, type RestrictionEmailPayload } from '@usageguard/mail';
-import { MetricsService } from '@usageguard/observability';
-import { UnrecoverableJobError } from '@usageguard/queue';
+import { type OpsActor } from '@usageguard/contracts';
+import { ConflictError, MetricsService, NotFoundError } from '@usageguard/observability';
+import { QueueRepository, UnrecoverableJobError } from '@usageguard/queue';
 import { SYSTEM_ACTOR, writeAudit } from './audit.writer';
+
+export interface ResendSummary {
+  outcome: 'released';
+  notificationId: string;
+  recipients: string[];
+}
 
 export interface SendSummary {
   outcome: 'sent' | 'already-sent' | 'held' | 'unconfirmed' | 'no-recipients' | 'claimed-elsewhere';
@@ -32,6 +39,7 @@ export class NotificationSenderService {
     @Inject(PrismaRepository) private readonly prisma: PrismaRepository,
     @Inject(MailRepository) private readonly mail: MailRepository,
     @Inject(MetricsService) private readonly metrics: MetricsService,
+    @Inject(QueueRepository) private readonly queue: QueueRepository,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.domain = /@([^>\s]+)>?\s*$/.exec(config.mail.from)?.[1] ?? 'usageguard.local';
@@ -87,6 +95,58 @@ export class NotificationSenderService {
       .counter('usageguard_notifications_total', 'Outbox rows by outcome', ['outcome'])
       .inc({ outcome: 'sent' });
     return { outcome: 'sent', notificationId, messageId };
+  }
+
+  /**
+   * Ops release a held email (status FAILED) after checking the mail log for its Message-ID: it goes back to PENDING,
+   * to the account's current contacts (a hold for want of recipients is released once the account has some), and
+   * its send job is queued. Its Message-ID stays the same, so a mail server or client that did get the first copy
+   * of an unconfirmed attempt can recognise the second. Releasing twice is refused: only a held email can be.
+   */
+  async release(notificationId: string, actor: OpsActor, reason: string): Promise<ResendSummary> {
+    const released = await this.prisma.$transaction(async (tx) => {
+      const row = await tx.notification.findUnique({ where: { id: notificationId } });
+      if (!row) throw new NotFoundError('notification', notificationId);
+      const contacts = await tx.notificationContact.findMany({
+        where: { accountId: row.accountId },
+        select: { email: true },
+        orderBy: { email: 'asc' },
+      });
+      if (contacts.length === 0) {
+        throw new ConflictError('no_recipients', 'the account has no notification contacts: add one, then resend');
+      }
+      const recipients = contacts.map((c) => c.email);
+      // Conditional on the row still being held: of two concurrent releases, one changes it and the other is refused.
+      const changed = await tx.notification.updateMany({
+        where: { id: notificationId, status: 'FAILED' },
+        data: { status: 'PENDING', messageId: null, lastError: null, recipients },
+      });
+      if (changed.count === 0) {
+        throw new ConflictError('not_held', `notification ${notificationId} is ${row.status}, not held`);
+      }
+      await writeAudit(tx, {
+        actor,
+        action: 'notification.released',
+        targetType: 'notification',
+        targetId: notificationId,
+        accountId: row.accountId,
+        before: { status: row.status, recipients: row.recipients, lastError: row.lastError },
+        after: { status: 'PENDING', recipients },
+        reason,
+      });
+      return { attempts: row.attempts, recipients };
+    });
+    // A job id of its own: the first send's job (notify-<id>) may still be kept by the queue.
+    await this.queue.enqueue(
+      'mail',
+      'send-notification',
+      { notificationId },
+      { jobId: `notify-${notificationId}-after-${released.attempts}`, attempts: 15 },
+    );
+    this.metrics
+      .counter('usageguard_notifications_total', 'Outbox rows by outcome', ['outcome'])
+      .inc({ outcome: 'released' });
+    return { outcome: 'released', notificationId, recipients: released.recipients };
   }
 
   private async verdictBeforeSending(row: Notification): Promise<SendSummary | null> {

@@ -186,6 +186,17 @@ export function AccountPage({ id, user }: { id: string; user: User }) {
       submit: (v) => api.post(`/api/restrictions/${r.id}/lift`, { reason: v.reason }),
     });
 
+  const resend = (n: Account['notifications'][number]) =>
+    act({
+      title: 'Resend held email',
+      description:
+        `“${n.subject}” was held: ${n.lastError ?? 'not confirmed'}. Check the mail log for it first: if it was not ` +
+        `delivered, it goes out again to the account’s current contacts (${a.contacts.map((c) => c.email).join(', ') || 'none yet'}), with the same Message-ID.`,
+      fields: [reasonField],
+      confirm: 'Resend',
+      submit: (v) => api.post(`/api/notifications/${n.id}/resend`, { reason: v.reason }),
+    });
+
   const extend = (r: Restriction) => {
     const proposed = new Date(Math.max(Date.now(), new Date(r.expiresAt).getTime()) + 24 * 3600_000);
     act({
@@ -463,7 +474,16 @@ export function AccountPage({ id, user }: { id: string; user: User }) {
                         {n.lastError ? ` · ${n.lastError}` : ''}
                       </div>
                     </td>
-                    <td className="small">{dateTime(n.sentAt ?? n.createdAt)}</td>
+                    <td className="small">
+                      {dateTime(n.sentAt ?? n.createdAt)}
+                      {operator && n.status === 'FAILED' && (
+                        <div>
+                          <button className="btn btn-sm" data-testid="resend-email" onClick={() => resend(n)}>
+                            Resend…
+                          </button>
+                        </div>
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -58,20 +58,23 @@ export function AuditPage() {
           <select value={action} onChange={(e) => (setAction(e.target.value), reset())} aria-label="action">
             <option value="">Any action</option>
             <option value="auth.*">Sign-ins and sign-outs</option>
-            <option value="dashboard.*">Dashboard decisions (flags, restrictions)</option>
+            <option value="dashboard.*">Dashboard decisions (flags, restrictions, emails)</option>
             <option value="restriction.*">Restriction changes</option>
             <option value="flag.*">Flag changes</option>
             <option value="burst-notice.*">Burst notices</option>
             <option value="plan.*">Plans</option>
             <option value="limit-rule.*">Limit rules</option>
+            <option value="notification.*">Emails (held, released)</option>
           </select>
           <select value={targetType} onChange={(e) => (setTargetType(e.target.value), reset())} aria-label="target">
             <option value="">Any target</option>
-            {['account', 'flag', 'restriction', 'burst_notice', 'plan', 'limit_rule', 'ops_user'].map((t) => (
-              <option key={t} value={t}>
-                {t.replace('_', ' ')}
-              </option>
-            ))}
+            {['account', 'flag', 'restriction', 'notification', 'burst_notice', 'plan', 'limit_rule', 'ops_user'].map(
+              (t) => (
+                <option key={t} value={t}>
+                  {t.replace('_', ' ')}
+                </option>
+              ),
+            )}
           </select>
           <input
             placeholder="Account id"
