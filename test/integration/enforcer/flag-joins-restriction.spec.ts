@@ -360,4 +360,78 @@ describe('a second flag for a restricted account (real Postgres, Redis, BullMQ, 
     expect(await h.store.get(accountId, 'account', null)).toBeNull();
     expect(await h.prisma.notification.count({ where: { accountId } })).toBe(0);
   });
+
+  const dismiss = (flag: { id: string }, reason = 'false positive: a load test') =>
+    h.queue.enqueueAndWait(
+      'enforcer',
+      'review-flag',
+      { flagId: flag.id, decision: 'dismiss', actor: OPS, reason },
+      { jobId: `review-${flag.id}` },
+    ) as Promise<Summary>;
+
+  it('dismissing the flag that escalated a restriction lowers it to what the flags left behind it warrant', async () => {
+    const { accountId } = await createAccount(h.prisma, { enforcementConfig: LADDER });
+    const storm = await createFlag(h.prisma, accountId, 'HIGH', 'ERROR_STORM');
+    const first = await evaluate(storm);
+    const spread = await createFlag(h.prisma, accountId, 'CRITICAL', 'TOKEN_SPREAD');
+    const escalated = await evaluate(spread);
+    expect(escalated).toMatchObject({ outcome: 'escalated', mode: 'BLOCK', restrictionId: first.restrictionId });
+    const hammering = await createFlag(h.prisma, accountId, 'MEDIUM', 'ENDPOINT_HAMMERING');
+    expect(await evaluate(hammering)).toMatchObject({ outcome: 'joined' });
+    const blocked = await h.prisma.restriction.findUniqueOrThrow({ where: { id: first.restrictionId! } });
+
+    // A flag that only joined adds nothing: dismissing it changes nothing.
+    expect(await dismiss(hammering)).toMatchObject({ outcome: 'unchanged' });
+    expect(await h.prisma.restriction.findUniqueOrThrow({ where: { id: blocked.id } })).toMatchObject({
+      mode: 'BLOCK',
+      version: blocked.version,
+    });
+
+    const lowered = await dismiss(spread);
+    expect(lowered).toMatchObject({
+      outcome: 'lowered',
+      restrictionId: first.restrictionId,
+      mode: 'THROTTLE',
+      level: 1,
+      status: 'ACTIVE',
+      edge: 'written',
+    });
+    expect(lowered.version).toBeGreaterThan(blocked.version);
+    const after = await h.prisma.restriction.findUniqueOrThrow({ where: { id: blocked.id } });
+    expect(after).toMatchObject({ mode: 'THROTTLE', throttleFactor: 0.5, level: 1, flagId: storm.id });
+    expect(after.expiresAt.getTime()).toBeLessThanOrEqual(blocked.expiresAt.getTime());
+    expect(await h.store.get(accountId, 'account', null)).toMatchObject({
+      id: blocked.id,
+      mode: 'throttle',
+      version: lowered.version,
+    });
+    const emails = await sentEmails(accountId, 3);
+    expect(emails.map((e) => e.change)).toEqual(['applied', 'changed', 'changed']);
+    expect(emails[2].raw).toContain('Rate limits reduced to 50% of your plan');
+    const actions = (await h.prisma.auditEvent.findMany({ where: { accountId }, orderBy: { id: 'asc' } })).map(
+      (a) => a.action,
+    );
+    expect(actions.filter((a) => a.startsWith('restriction.'))).toEqual([
+      'restriction.applied',
+      'restriction.escalated',
+      'restriction.lowered',
+    ]);
+  });
+
+  it('dismissing the flag that raised a proposal lowers the proposal, with nothing at the edge or in the mail', async () => {
+    const { accountId } = await createAccount(h.prisma, { enforcementConfig: LADDER, allowlisted: true });
+    const excess = await createFlag(h.prisma, accountId, 'MEDIUM', 'SUSTAINED_EXCESS');
+    const proposed = await evaluate(excess);
+    const spread = await createFlag(h.prisma, accountId, 'CRITICAL', 'TOKEN_SPREAD');
+    expect(await evaluate(spread)).toMatchObject({ outcome: 'escalated', mode: 'BLOCK', status: 'PENDING_APPROVAL' });
+    expect(await dismiss(spread)).toMatchObject({
+      outcome: 'lowered',
+      restrictionId: proposed.restrictionId,
+      mode: 'THROTTLE',
+      status: 'PENDING_APPROVAL',
+      edge: 'none',
+    });
+    expect(await h.store.get(accountId, 'account', null)).toBeNull();
+    expect(await h.prisma.notification.count({ where: { accountId } })).toBe(0);
+  });
 });

@@ -69,7 +69,10 @@ export class EvaluationService {
     });
   }
 
-  /** A dismissed flag was a mistake: its proposals are rejected and its restrictions lifted (and forgiven). */
+  /**
+   * A dismissed flag was a mistake: its proposals are rejected and its restrictions lifted (and forgiven); a restriction
+   * it had only joined or raised keeps what the other flags behind it warrant (RestrictionService.reweigh).
+   */
   private async dismiss(flag: Flag, actor: OpsActor, reason: string): Promise<RestrictionSummary> {
     await this.markReviewed(flag, actor, reason, 'flag.dismissed', {
       status: 'DISMISSED',
@@ -83,6 +86,19 @@ export class EvaluationService {
     let last: RestrictionSummary = summarize('unchanged', null, 'none', 'flag dismissed; nothing to lift');
     for (const restriction of open) {
       last = await this.restrictions.end(restriction.id, 'lifted', actor, `flag dismissed: ${reason}`);
+    }
+    // A flag that only joined (or raised) a restriction or proposal: what it added goes with it.
+    if (flag.restrictionId && !open.some((r) => r.id === flag.restrictionId)) {
+      const reweighed = await this.restrictions.reweigh(
+        flag.restrictionId,
+        actor,
+        `flag ${flag.id} dismissed: ${reason}`,
+        async (tx, backer, inForce) => {
+          const decision = await this.decide(tx, backer, inForce);
+          return { decision, restriction: this.fromDecision(backer, decision) };
+        },
+      );
+      if (reweighed.outcome === 'lowered') last = reweighed;
     }
     // Flags that had joined a lifted restriction still stand on their own evidence: each is weighed again.
     const joined = await this.prisma.flag.findMany({

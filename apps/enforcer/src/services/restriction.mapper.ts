@@ -10,6 +10,7 @@ export interface RestrictionSummary {
     | 'approved'
     | 'extended'
     | 'escalated'
+    | 'lowered'
     | 'joined'
     | 'lifted'
     | 'expired'

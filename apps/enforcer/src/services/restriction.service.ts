@@ -81,6 +81,19 @@ export interface FlagEnforcement {
 
 type Written = { restriction: Restriction; notifications: string[] };
 
+/** What a restriction takes from a ladder rung when it changes in place (escalated, lowered, a proposal raised). */
+function rungFields(rung: FlagDecision['restriction'], expiresAt: Date): Prisma.RestrictionUpdateInput {
+  return {
+    mode: rung.mode,
+    throttleFactor: rung.mode === 'THROTTLE' ? rung.throttleFactor : null,
+    statusCode: rung.statusCode,
+    reasonCode: rung.reasonCode,
+    reason: rung.reason.slice(0, 500),
+    level: rung.level,
+    expiresAt,
+  };
+}
+
 /**
  * Every change to a restriction goes through here: automatic (evaluate-flag, expiry) and manual (dashboard). Each
  * change is one Postgres transaction — the restriction, its outbox email and its audit event commit together,
@@ -202,15 +215,7 @@ export class RestrictionService {
       const escalated = await this.change(
         tx,
         inForce,
-        {
-          mode: restriction.mode,
-          throttleFactor: restriction.mode === 'THROTTLE' ? restriction.throttleFactor : null,
-          statusCode: restriction.statusCode,
-          reasonCode: restriction.reasonCode,
-          reason: restriction.reason.slice(0, 500),
-          level: restriction.level,
-          expiresAt: weighed.expiresAt,
-        },
+        rungFields(restriction, weighed.expiresAt),
         actor,
         'restriction.escalated',
         `flag ${flag.id}: ${restriction.reason}`,
@@ -224,6 +229,61 @@ export class RestrictionService {
     this.metrics
       .counter('usageguard_flag_outcomes_total', 'Flags evaluated by the enforcer, by outcome', ['outcome'])
       .inc({ outcome: result.outcome });
+    return this.afterCommit(result.outcome, result.restriction, result.notifications);
+  }
+
+  /**
+   * A flag that joined (or raised) a restriction or proposal was dismissed: the restriction keeps only what the flags
+   * still behind it warrant — its own flag and the flags that joined it, unless dismissed, each weighed by the ladder
+   * now (the restriction itself not counted as an earlier offence). When the strongest of them warrants a lower rung
+   * than the restriction holds, it is lowered in place: that rung's mode, factor, status and reason, an end no later
+   * than before (the rung's duration from the restriction's start, but at least a minute from now), a fresh version,
+   * and for one in force a "changed" email. With no flag left behind it (a manual restriction), it stays as it is.
+   */
+  async reweigh(
+    restrictionId: string,
+    actor: OpsActor,
+    reason: string,
+    decide: (tx: Tx, flag: Flag, inForce: Restriction) => Promise<FlagDecision>,
+  ): Promise<RestrictionSummary> {
+    const now = new Date();
+    const result = await this.transaction(async (tx) => {
+      const current = await tx.restriction.findUnique({ where: { id: restrictionId } });
+      if (!current) return null;
+      await this.lockAccount(tx, current.accountId);
+      const locked = await tx.restriction.findUniqueOrThrow({ where: { id: restrictionId } });
+      const unchanged = { outcome: 'unchanged' as const, restriction: locked, notifications: [] as string[] };
+      if (locked.status !== 'ACTIVE' && locked.status !== 'PENDING_APPROVAL') return unchanged;
+      const backers = await tx.flag.findMany({
+        where: {
+          OR: [...(locked.flagId ? [{ id: locked.flagId }] : []), { restrictionId: locked.id }],
+          status: { not: 'DISMISSED' },
+        },
+        orderBy: { createdAt: 'asc' },
+      });
+      let strongest: FlagDecision | null = null;
+      for (const backer of backers) {
+        const weighed = await decide(tx, backer, locked);
+        if (!strongest || weighed.decision.level > strongest.decision.level) strongest = weighed;
+      }
+      if (!strongest || strongest.decision.level >= locked.level) return unchanged;
+      const { restriction } = strongest;
+      const rungEnd = locked.startsAt.getTime() + restriction.durationSeconds * 1000;
+      const expiresAt = new Date(Math.min(locked.expiresAt.getTime(), Math.max(rungEnd, now.getTime() + 60_000)));
+      const lowered = await this.change(
+        tx,
+        locked,
+        rungFields(restriction, expiresAt),
+        actor,
+        'restriction.lowered',
+        reason,
+      );
+      if (lowered.status !== 'ACTIVE') return { outcome: 'lowered' as const, restriction: lowered, notifications: [] };
+      const account = await this.emailAccount(tx, lowered.accountId);
+      const id = await this.notify(tx, account, lowered, 'changed', now, { previous: locked });
+      return { outcome: 'lowered' as const, restriction: lowered, notifications: id ? [id] : [] };
+    });
+    if (result === null) return summarize('skipped', null, 'none', `restriction ${restrictionId} not found`);
     return this.afterCommit(result.outcome, result.restriction, result.notifications);
   }
 
@@ -482,14 +542,8 @@ export class RestrictionService {
       tx,
       proposal,
       {
-        mode: restriction.mode,
-        throttleFactor: restriction.mode === 'THROTTLE' ? restriction.throttleFactor : null,
-        statusCode: restriction.statusCode,
-        reasonCode: restriction.reasonCode,
-        reason: restriction.reason.slice(0, 500),
-        level: restriction.level,
+        ...rungFields(restriction, new Date(now.getTime() + Math.max(proposedMs, restriction.durationSeconds * 1000))),
         startsAt: now,
-        expiresAt: new Date(now.getTime() + Math.max(proposedMs, restriction.durationSeconds * 1000)),
       },
       actor,
       'restriction.escalated',
