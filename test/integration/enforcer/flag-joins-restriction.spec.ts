@@ -434,4 +434,35 @@ describe('a second flag for a restricted account (real Postgres, Redis, BullMQ, 
     expect(await h.store.get(accountId, 'account', null)).toBeNull();
     expect(await h.prisma.notification.count({ where: { accountId } })).toBe(0);
   });
+
+  it('an automatic restriction takes in the proposal of the same incident that waited for ops: one restriction', async () => {
+    const { accountId } = await createAccount(h.prisma, { enforcementConfig: LADDER });
+    // MEDIUM is below the automatic threshold: a proposal. HIGH, on the same rung, applies at once.
+    const excess = await createFlag(h.prisma, accountId, 'MEDIUM', 'SUSTAINED_EXCESS');
+    const proposed = await evaluate(excess);
+    expect(proposed).toMatchObject({ outcome: 'proposed', status: 'PENDING_APPROVAL', mode: 'THROTTLE' });
+    const storm = await createFlag(h.prisma, accountId, 'HIGH', 'ERROR_STORM');
+    const applied = await evaluate(storm);
+    expect(applied).toMatchObject({ outcome: 'applied', status: 'ACTIVE', mode: 'THROTTLE', edge: 'written' });
+
+    expect((await h.prisma.restriction.findUniqueOrThrow({ where: { id: proposed.restrictionId! } })).status).toBe(
+      'REJECTED',
+    );
+    expect((await h.prisma.flag.findUniqueOrThrow({ where: { id: excess.id } })).restrictionId).toBe(
+      applied.restrictionId,
+    );
+    expect(
+      await h.prisma.restriction.count({ where: { accountId, status: { in: ['ACTIVE', 'PENDING_APPROVAL'] } } }),
+    ).toBe(1);
+    expect((await sentEmails(accountId, 1)).map((e) => e.change)).toEqual(['applied']);
+    const audit = await h.prisma.auditEvent.findMany({ where: { accountId }, orderBy: { id: 'asc' } });
+    expect(audit.map((a) => [a.action, a.targetId])).toEqual([
+      ['restriction.proposed', proposed.restrictionId],
+      ['restriction.applied', applied.restrictionId],
+      ['restriction.rejected', proposed.restrictionId],
+      ['flag.attached', excess.id],
+    ]);
+    // Evaluated again, the waiting flag finds itself part of the restriction in force.
+    expect(await evaluate(excess, 2)).toMatchObject({ outcome: 'unchanged', restrictionId: applied.restrictionId });
+  });
 });

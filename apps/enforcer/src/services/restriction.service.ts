@@ -191,6 +191,7 @@ export class RestrictionService {
           where: { id: flag.id, restrictionId: { not: null } },
           data: { restrictionId: null },
         });
+        if (status === 'ACTIVE') await this.absorbProposals(tx, written.restriction, actor);
         return { outcome: status === 'ACTIVE' ? ('applied' as const) : ('proposed' as const), ...written };
       }
 
@@ -221,6 +222,7 @@ export class RestrictionService {
         `flag ${flag.id}: ${restriction.reason}`,
       );
       await this.attach(tx, flag, escalated, actor, `${decision.explanation}: escalated`);
+      await this.absorbProposals(tx, escalated, actor);
       const id = await this.notify(tx, account, escalated, 'changed', now, { flag, previous: inForce });
       return { outcome: 'escalated' as const, restriction: escalated, notifications: id ? [id] : [] };
     });
@@ -304,6 +306,7 @@ export class RestrictionService {
         'restriction.approved',
         reason,
       );
+      if (updated.scope === 'ACCOUNT') await this.absorbProposals(tx, updated, actor);
       const id = await this.notify(tx, account, updated, replaced ? 'changed' : 'applied', now, {
         previous: replaced,
       });
@@ -513,6 +516,36 @@ export class RestrictionService {
     const change = replaced && created.mode !== 'NOTIFY' ? 'changed' : 'applied';
     const id = await this.notify(tx, account, created, change, now, { flag: input.flag, previous: replaced });
     return { restriction: created, notifications: id ? [id] : [] };
+  }
+
+  /**
+   * A restriction comes into force (applied automatically, escalated, or approved) while other flags of the incident
+   * still wait as proposals: each account-wide proposal it covers (no higher rung) is rejected and its flags join it,
+   * so ops are not left to approve a second restriction for the same incident. A stronger proposal stays for ops;
+   * approving it replaces this one.
+   */
+  private async absorbProposals(tx: Tx, restriction: Restriction, actor: OpsActor): Promise<void> {
+    const proposals = await tx.restriction.findMany({
+      where: {
+        accountId: restriction.accountId,
+        scope: 'ACCOUNT',
+        scopeValue: null,
+        status: 'PENDING_APPROVAL',
+        id: { not: restriction.id },
+        level: { lte: restriction.level },
+      },
+    });
+    for (const proposal of proposals) {
+      const why = `covered by restriction ${restriction.id}, in force`;
+      await this.change(tx, proposal, { status: 'REJECTED' }, actor, 'restriction.rejected', why);
+      const flags = await tx.flag.findMany({
+        where: {
+          OR: [...(proposal.flagId ? [{ id: proposal.flagId }] : []), { restrictionId: proposal.id }],
+          status: 'OPEN',
+        },
+      });
+      for (const backer of flags) await this.attach(tx, backer, restriction, actor, `its proposal was ${why}`);
+    }
   }
 
   /**
