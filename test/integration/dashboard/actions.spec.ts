@@ -267,6 +267,9 @@ describe('dashboard actions and pages, with the real enforcer', () => {
         messageId: '<notification.held@provider.test>',
       },
     });
+    const heldBefore = (await api(h.url, 'GET', '/api/overview', viewer)).body.heldEmails as number;
+    expect(heldBefore).toBe(await h.prisma.notification.count({ where: { status: 'FAILED' } }));
+    expect(heldBefore).toBeGreaterThanOrEqual(1);
     const path = `/api/notifications/${held.id}/resend`;
     expect((await api(h.url, 'POST', path, viewer, { reason: 'checked the relay log' })).status).toBe(403);
     const invalid = await api(h.url, 'POST', path, operator, { reason: '' });
@@ -283,6 +286,7 @@ describe('dashboard actions and pages, with the real enforcer', () => {
       lastError: null,
       recipients: contacts.map((c) => c.email),
     });
+    expect((await api(h.url, 'GET', '/api/overview', viewer)).body.heldEmails).toBe(heldBefore - 1);
     const again = await api(h.url, 'POST', path, operator, { reason: 'clicked twice' });
     expect(again.status).toBe(409);
     expect(again.body.message).toMatch(/not held/);

@@ -159,11 +159,14 @@ export class AccountsService {
   }
 
   async overviewCounts() {
-    const [openFlags, activeRestrictions, pendingBursts] = await Promise.all([
+    const [openFlags, activeRestrictions, awaitingApproval, pendingBursts, heldEmails] = await Promise.all([
       this.prisma.flag.count({ where: { status: 'OPEN' } }),
       this.prisma.restriction.count({ where: { status: 'ACTIVE' } }),
+      this.prisma.restriction.count({ where: { status: 'PENDING_APPROVAL' } }),
       this.prisma.burstNotice.count({ where: { status: 'PENDING' } }),
+      // Held for ops (unconfirmed, refused, or without recipients): each waits for someone to check and resend it.
+      this.prisma.notification.count({ where: { status: 'FAILED' } }),
     ]);
-    return { openFlags, activeRestrictions, pendingBursts };
+    return { openFlags, activeRestrictions, awaitingApproval, pendingBursts, heldEmails };
   }
 }

@@ -10,7 +10,9 @@ interface Overview {
   ingest: { lagMsP50: number | null; lastEventAt: string | null; eventsLast10m: number };
   openFlags: number;
   activeRestrictions: number;
+  awaitingApproval: number;
   pendingBursts: number;
+  heldEmails: number;
   at: string;
 }
 
@@ -51,8 +53,17 @@ export function OverviewPage() {
             <Stat
               label="Open flags"
               value={<a href="#/flags">{fmt(data.openFlags)}</a>}
-              hint={`${plural(data.activeRestrictions, 'active restriction')} · ${plural(data.pendingBursts, 'burst notice')} pending`}
+              hint={
+                `${plural(data.activeRestrictions, 'active restriction')} · ${fmt(data.awaitingApproval)} awaiting ` +
+                `approval · ${plural(data.pendingBursts, 'burst notice')} pending`
+              }
               tone={data.openFlags > 0 ? 'alert' : undefined}
+            />
+            <Stat
+              label="Held emails"
+              value={fmt(data.heldEmails)}
+              hint="not confirmed sent: check the mail log, then resend from the account page"
+              tone={data.heldEmails > 0 ? 'warn' : undefined}
             />
             <Stat
               label="Ingest lag"
