@@ -6,6 +6,7 @@ import { type OpsActor } from '@usageguard/contracts';
 import { ConflictError, MetricsService, NotFoundError } from '@usageguard/observability';
 import { QueueRepository, UnrecoverableJobError } from '@usageguard/queue';
 import { SYSTEM_ACTOR, writeAudit } from './audit.writer';
+import { recipientsOf } from './outbox.writer';
 
 export interface ResendSummary {
   outcome: 'released';
@@ -115,7 +116,7 @@ export class NotificationSenderService {
       if (contacts.length === 0) {
         throw new ConflictError('no_recipients', 'the account has no notification contacts: add one, then resend');
       }
-      const recipients = contacts.map((c) => c.email);
+      const recipients = recipientsOf(contacts);
       // Conditional on the row still being held: of two concurrent releases, one changes it and the other is refused.
       const changed = await tx.notification.updateMany({
         where: { id: notificationId, status: 'FAILED' },

@@ -59,7 +59,7 @@ export async function writeNotification(tx: Prisma.TransactionClient, input: Out
       : {}),
   };
   const email = renderNotification(kind, payload, input.at.toISOString());
-  const recipients = [...new Set(input.account.contacts.map((c) => c.email))];
+  const recipients = recipientsOf(input.account.contacts);
   const notification = await tx.notification.upsert({
     where: { idempotencyKey: `restriction:${restriction.id}:${change}:v${restriction.version}` },
     create: {
@@ -120,4 +120,9 @@ function listOf(value: unknown): string[] {
       return null;
     })
     .filter((item): item is string => item !== null);
+}
+
+/** Who an account's email goes to: each notification contact once. */
+export function recipientsOf(contacts: readonly { email: string }[]): string[] {
+  return [...new Set(contacts.map((c) => c.email))];
 }
