@@ -235,7 +235,14 @@ export class RequestLogProducer implements OnApplicationBootstrap, OnModuleDestr
 
   private connect(): Promise<void> {
     this.connected ??= Promise.all([this.producer.connect(), this.kafka.maxMessageBytes(this.topic)]).then(
-      ([, limit]) => void (this.requestBytes = this.capped(limit ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES)),
+      ([, limit]) => {
+        if (limit === undefined) {
+          this.logger.warn(
+            `could not read max.message.bytes of ${this.topic}: produce requests stay under the broker's default (1 MiB)`,
+          );
+        }
+        this.requestBytes = this.capped(limit ?? BROKER_DEFAULT_MAX_MESSAGE_BYTES);
+      },
       (error: unknown) => {
         this.connected = undefined;
         throw error;
