@@ -11,6 +11,13 @@ export interface IngestOptions {
   retryMaxMs: number;
   /** Bytes Kafka returns per partition per fetch: large fetches make large inserts. */
   maxBytesPerPartition: number;
+  /**
+   * The consumer remembers which events it stored by event time, so only events older than that memory are looked up
+   * in ClickHouse. On getting partitions it loads the events stored within this window before now...
+   */
+  recentIdsWindowMs: number;
+  /** ...and keeps at most this many ids (about 80 bytes each), dropping the oldest seconds first. */
+  recentIdsMax: number;
   /** How long POST /v1/ingest/logs waits for Kafka's acknowledgement before answering 503. */
   publishTimeoutMs: number;
 }
@@ -23,6 +30,8 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   retryMaxMs: 5_000,
   maxBytesPerPartition: 8 * 1024 * 1024,
   publishTimeoutMs: 10_000,
+  recentIdsWindowMs: 15 * 60_000,
+  recentIdsMax: 1_000_000,
 };
 
 /** Optional partial override of DEFAULT_INGEST_OPTIONS (tests, benchmarks). */

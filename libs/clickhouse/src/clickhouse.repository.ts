@@ -36,8 +36,13 @@ export class ClickHouseRepository implements OnModuleDestroy {
     return `${this.database}.${name}`;
   }
 
-  async query<T>(query: string, params: QueryParams = {}): Promise<T[]> {
-    const result = await this.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  /** Rows as objects (JSONEachRow), or as arrays in column order (JSONCompactEachRow: lighter for many rows). */
+  async query<T>(
+    query: string,
+    params: QueryParams = {},
+    format: 'JSONEachRow' | 'JSONCompactEachRow' = 'JSONEachRow',
+  ): Promise<T[]> {
+    const result = await this.client.query({ query, query_params: params, format });
     return result.json<T>();
   }
 

@@ -57,7 +57,10 @@ describe('ingest consumer: kill -9 mid-batch, restart', () => {
     let streaming = true;
     const producing = (async () => {
       while (streaming && produced < maxEvents) {
-        await produce(kafka, asMessages(Array.from({ length: 1_000 }, (_, i) => makeEvent(produced + i))));
+        // Stamped now, as an edge stamps them: after each restart the consumer knows what is stored from its
+        // recent-events index, loaded from ClickHouse (redelivery.spec covers older events, looked up one by one).
+        const ts = new Date().toISOString();
+        await produce(kafka, asMessages(Array.from({ length: 1_000 }, (_, i) => makeEvent(produced + i, { ts }))));
         produced += 1_000;
         await sleep(100);
       }

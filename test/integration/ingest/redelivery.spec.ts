@@ -14,7 +14,16 @@ import {
   uncommitted,
 } from './ingest-harness';
 
-describe('ingest consumer: redelivery never changes a count', () => {
+// The events of makeEvent() are stamped within the last two hours. Each way the consumer can know an event is stored:
+// its recent-events index (loaded from ClickHouse when it starts, then kept), a lookup in ClickHouse (events older
+// than the index), and both in one flush (an index bounded below the number of stored events).
+const ways = [
+  { way: 'looked up in ClickHouse', index: { recentIdsWindowMs: 60_000 } },
+  { way: 'remembered by the recent-events index', index: { recentIdsWindowMs: 6 * 3_600_000 } },
+  { way: 'partly remembered, partly looked up', index: { recentIdsWindowMs: 6 * 3_600_000, recentIdsMax: 2_000 } },
+];
+
+describe.each(ways)('ingest consumer: redelivery never changes a count (stored events $way)', ({ index }) => {
   let env: TestEnvironment;
   let ingest: IngestApp | undefined;
   const events = Array.from({ length: 3_000 }, (_, i) => makeEvent(i));
@@ -47,7 +56,7 @@ describe('ingest consumer: redelivery never changes a count', () => {
   }
 
   it('stores every event once, then ignores a full redelivery, a re-formed batch and the same events re-sent', async () => {
-    ingest = await startIngestApp(env, { ingest: { batchMaxRows: 1_000, flushIntervalMs: 20 } });
+    ingest = await startIngestApp(env, { ingest: { ...index, batchMaxRows: 1_000, flushIntervalMs: 20 } });
     await produce(ingest.kafka, asMessages(events));
     await drained(ingest);
     const first = await storedCounts(ingest.clickhouse);
@@ -57,7 +66,9 @@ describe('ingest consumer: redelivery never changes a count', () => {
     //    skipped by the stored per-partition watermark.
     await ingest.close();
     ingest = undefined;
-    const restarted = await startIngestApp(env, { ingest: { batchMaxRows: 7, flushIntervalMs: 5, consume: false } });
+    const restarted = await startIngestApp(env, {
+      ingest: { ...index, batchMaxRows: 7, flushIntervalMs: 5, consume: false },
+    });
     ingest = restarted;
     await resetGroupToEarliest(restarted);
     await restarted.app.get(RequestLogConsumerToken).start();
@@ -66,7 +77,7 @@ describe('ingest consumer: redelivery never changes a count', () => {
 
     // 2. The watermark lost (a crash between the rows' insert and the watermark's): the event-id check alone holds.
     await restarted.close();
-    ingest = await startIngestApp(env, { ingest: { batchMaxRows: 333, flushIntervalMs: 5, consume: false } });
+    ingest = await startIngestApp(env, { ingest: { ...index, batchMaxRows: 333, flushIntervalMs: 5, consume: false } });
     await ingest.clickhouse.command(`TRUNCATE TABLE ${ingest.clickhouse.database}.ingest_offsets`);
     await resetGroupToEarliest(ingest);
     await ingest.app.get(RequestLogConsumerToken).start();
@@ -103,7 +114,7 @@ describe('ingest consumer: redelivery never changes a count', () => {
     //    the rows are stored, their rollups are not, and the watermark was never written. Simulated by removing two
     //    accounts' rollups and the watermark; the redelivery skips the stored rows and puts the rollups back.
     await ingest.close();
-    ingest = await startIngestApp(env, { ingest: { batchMaxRows: 500, flushIntervalMs: 5, consume: false } });
+    ingest = await startIngestApp(env, { ingest: { ...index, batchMaxRows: 500, flushIntervalMs: 5, consume: false } });
     const db = ingest.clickhouse.database;
     await ingest.clickhouse.command(
       `ALTER TABLE ${db}.request_rollups_1m DELETE WHERE account_id IN ('acct-1', 'acct-3')`,

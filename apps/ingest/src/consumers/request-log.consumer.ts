@@ -16,6 +16,7 @@ import {
 } from '@usageguard/kafka';
 import { DEFAULT_INGEST_OPTIONS, INGEST_OPTIONS, type IngestOptions } from '../ingest.options';
 import { IngestMetrics } from '../services/ingest-metrics.service';
+import { eventSecond, Known, type RecentEventIds } from '../services/recent-event-ids';
 import { type IntakeRow, RequestLogStore } from '../services/request-log-store.service';
 
 interface DeadLetter {
@@ -102,6 +103,8 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
   private stopping = false;
   /** Stored watermark per partition; reloaded after every (re)assignment and after a failed flush. */
   private watermarks: Map<number, number> | undefined;
+  /** The stored events by time, as far back as its horizon; reloaded, like the watermarks, when it cannot be vouched for. */
+  private recent: RecentEventIds | undefined;
   private joined!: () => void;
   /** Resolves once the consumer joined its group and got partitions (benchmarks start their clock then). */
   readonly assigned = new Promise<void>((resolve) => (this.joined = resolve));
@@ -136,6 +139,7 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.watermarks = undefined;
+      this.recent = undefined;
       this.joined();
     });
     await consumer.connect();
@@ -225,7 +229,9 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
           for (const b of batches) b.done();
           return;
         } catch (error) {
+          // Part of a failed INSERT may be stored: what the index knows is no longer complete.
           this.watermarks = undefined;
+          this.recent = undefined;
           canonical = true;
           if (this.stopping) throw error;
           if (backoff === this.options.retryMinMs) {
@@ -246,8 +252,12 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
   /** Stores one flush exactly once; safe to repeat after any partial failure. */
   private async flush(batches: PendingBatch[], canonical: boolean): Promise<FlushOutcome> {
     const watermarks = (this.watermarks ??= await this.store.watermarks(this.topic));
+    const recent = (this.recent ??= await this.loadRecent());
     const progress = new Map<number, number>();
     const fresh: IntakeRow[] = [];
+    const seconds: number[] = [];
+    const older: IntakeRow[] = [];
+    const loaded: IntakeRow[] = [];
     const dead: DeadLetter[] = [];
     const seen = new Set<string>();
     let total = 0;
@@ -263,30 +273,47 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
         }
         for (const letter of bad) dead.push(letter);
         for (const row of events) {
-          if (seen.has(row.event.eventId)) {
+          const id = row.event.eventId;
+          if (seen.has(id)) {
             duplicates++;
-          } else {
-            seen.add(row.event.eventId);
+            continue;
+          }
+          seen.add(id);
+          const second = eventSecond(row.event.ts);
+          if (!recent.covers(second)) {
+            older.push(row);
+            continue;
+          }
+          const known = recent.lookup(id, second);
+          if (known === Known.Inserted) duplicates++;
+          else if (known === Known.Loaded) loaded.push(row);
+          else {
             fresh.push(row);
+            seconds.push(second);
           }
         }
       }
     }
-    const stored = fresh.length > 0 ? await this.store.existingEventIds(fresh.map((f) => f.event)) : new Set();
-    if (stored.size > 0) {
+    // Events older than the index's horizon are looked up in ClickHouse; only those found stored are skipped.
+    const found = older.length > 0 ? await this.store.existingEventIds(older.map((f) => f.event)) : new Set<string>();
+    this.metrics.idLookups.inc({ where: 'memory' }, fresh.length + loaded.length);
+    if (older.length > 0) this.metrics.idLookups.inc({ where: 'clickhouse' }, older.length);
+    const stored = [...loaded, ...older.filter((f) => found.has(f.event.eventId))];
+    if (stored.length > 0) {
       // Events stored above the watermark: a crash after their rows, or a client re-sending. Mend any rollup the
       // crash may have cut off before this flush adds its own rows (the store explains the window).
-      const repaired = await this.store.repairRollups(
-        fresh.filter((f) => stored.has(f.event.eventId)).map((f) => f.event),
-      );
+      const repaired = await this.store.repairRollups(stored.map((f) => f.event));
       if (repaired > 0) this.logger.warn(`restored ${repaired} requests to the rollups after an interrupted insert`);
     }
-    const rows = stored.size > 0 ? fresh.filter((f) => !stored.has(f.event.eventId)) : fresh;
-    duplicates += fresh.length - rows.length;
+    duplicates += stored.length;
+    const rows = older.length > 0 ? fresh.concat(older.filter((f) => !found.has(f.event.eventId))) : fresh;
     await this.store.insertIntake(rows, { canonical });
     if (dead.length > 0) await this.sendDeadLetters(dead);
     await this.store.saveWatermarks(this.topic, progress);
     for (const [partition, offset] of progress) watermarks.set(partition, offset);
+    for (let i = 0; i < seconds.length; i++) recent.add(fresh[i].event.eventId, seconds[i], Known.Inserted);
+    recent.trim();
+    this.metrics.recentIds.set(recent.size);
 
     this.metrics.batchSize.observe(total);
     this.metrics.rowsInserted.inc(rows.length);
@@ -297,6 +324,16 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
       this.metrics.deadLetters.inc(dead.length);
     }
     return { stored: rows.length, duplicates, deadLettered: dead.length };
+  }
+
+  private async loadRecent(): Promise<RecentEventIds> {
+    const since = Math.floor((Date.now() - this.options.recentIdsWindowMs) / 1_000);
+    const recent = await this.store.loadRecentEventIds(since, this.options.recentIdsMax);
+    this.metrics.recentIds.set(recent.size);
+    this.logger.log(
+      `remembers ${recent.size} stored events since ${new Date(recent.from * 1_000).toISOString()}; older ones are looked up in ClickHouse`,
+    );
+    return recent;
   }
 
   private async sendDeadLetters(dead: DeadLetter[]): Promise<void> {

@@ -13,6 +13,8 @@ export class IngestMetrics {
   readonly deadLetters;
   readonly clickhouseAvailable;
   readonly httpEvents;
+  readonly idLookups;
+  readonly recentIds;
 
   constructor(@Inject(MetricsService) metrics: MetricsService) {
     this.messages = metrics.counter('usageguard_ingest_messages_total', 'Kafka messages consumed, by outcome', [
@@ -48,5 +50,14 @@ export class IngestMetrics {
     this.httpEvents = metrics.counter('usageguard_ingest_http_events_total', 'Events through POST /v1/ingest/logs', [
       'outcome',
     ]);
+    this.idLookups = metrics.counter(
+      'usageguard_ingest_event_id_checks_total',
+      'Events checked for an earlier copy, by where: memory (the recent-events index) or clickhouse (older events)',
+      ['where'],
+    );
+    this.recentIds = metrics.gauge(
+      'usageguard_ingest_recent_event_ids',
+      'Stored event ids the consumer remembers (the recent-events index)',
+    );
   }
 }

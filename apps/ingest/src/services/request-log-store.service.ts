@@ -10,6 +10,7 @@ import {
   type RequestLogRow,
 } from '@usageguard/clickhouse';
 import type { RequestLogEvent } from '@usageguard/contracts';
+import { Known, RecentEventIds } from './recent-event-ids';
 
 /** ClickHouse's DateTime64(3) text form, always UTC. */
 export const toClickHouseTime = (iso: string | Date): string =>
@@ -139,6 +140,38 @@ export class RequestLogStore {
       INGEST_OFFSETS_TABLE,
       [...offsets].map(([partition, offset]) => ({ topic, partition, offset })),
     );
+  }
+
+  /**
+   * The index of stored events whose time is at or after `since` (epoch seconds; no upper bound, so events stamped in
+   * the future are in), complete from its horizon on. When more than `maxIds` are stored since then, the horizon is
+   * the newest second that keeps the index within 90 % of `maxIds`: older events are left to existingEventIds().
+   */
+  async loadRecentEventIds(since: number, maxIds: number): Promise<RecentEventIds> {
+    const table = this.clickhouse.table(REQUEST_LOGS_TABLE);
+    const perSecond = await this.clickhouse.query<{ s: number; n: string }>(
+      `SELECT toUnixTimestamp(ts) AS s, count() AS n FROM ${table}
+       WHERE ts >= toDateTime64({since:UInt32}, 3, 'UTC') GROUP BY s ORDER BY s DESC`,
+      { since },
+    );
+    let horizon = since;
+    let total = 0;
+    for (const { s, n } of perSecond) {
+      if (total + Number(n) > maxIds * 0.9) {
+        horizon = Number(s) + 1;
+        break;
+      }
+      total += Number(n);
+    }
+    const index = new RecentEventIds(horizon, maxIds);
+    if (total === 0) return index;
+    const rows = await this.clickhouse.query<[string, number]>(
+      `SELECT event_id, toUnixTimestamp(ts) FROM ${table} WHERE ts >= toDateTime64({horizon:UInt32}, 3, 'UTC')`,
+      { horizon },
+      'JSONCompactEachRow',
+    );
+    for (const [id, second] of rows) index.add(id, Number(second), Known.Loaded);
+    return index;
   }
 
   /**
