@@ -71,14 +71,22 @@ export class ClickHouseRepository implements OnModuleDestroy {
     format: RawInsertFormat,
     body: Buffer,
     settings: RawInsertSettings = {},
+    columns?: readonly string[],
   ): Promise<void> {
     if (body.length === 0) return;
     if (this.chdb) {
-      await this.chdb.rawInsert({ table: this.table(table), format, values: body, settings: { ...settings } });
+      await this.chdb.rawInsert({
+        table: this.table(table),
+        format,
+        values: body,
+        settings: { ...settings },
+        ...(columns ? { columns: [...columns] } : {}),
+      });
       return;
     }
+    const list = columns ? ` (${columns.join(', ')})` : '';
     const result = await this.client.exec({
-      query: `INSERT INTO ${this.table(table)} FORMAT ${format}`,
+      query: `INSERT INTO ${this.table(table)}${list} FORMAT ${format}`,
       values: Readable.from([body], { objectMode: false }),
       clickhouse_settings: settings,
     });

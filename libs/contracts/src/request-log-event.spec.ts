@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeRequestLogEvent,
-  encodeRequestLogLines,
   requestLogLines,
   isPlainValidV1,
   parseRequestLogEvent,
   requestLogEventSchema,
   type RequestLogEventV1,
 } from './request-log-event';
+import { encodeRequestLogLines } from './request-log-codec';
 
 const valid: RequestLogEventV1 = {
   v: 1,

@@ -142,11 +142,6 @@ export function requestLogLines(bytes: Buffer | null | undefined): Buffer[] {
   }
 }
 
-/** The value of a request-log message holding these events (all of one account: the message key). */
-export function encodeRequestLogLines(events: readonly RequestLogEvent[]): string {
-  return events.map((event) => JSON.stringify(event)).join('\n');
-}
-
 export function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`).join('; ');
 }

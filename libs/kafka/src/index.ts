@@ -1,3 +1,4 @@
+import './kafkajs-crc32c';
 export * from './kafka.repository';
 export * from './kafka.module';
 export type { Consumer, EachBatchPayload, KafkaMessage, Producer, RecordMetadata } from 'kafkajs';

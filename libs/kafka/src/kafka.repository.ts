@@ -1,3 +1,5 @@
+// Before kafkajs: its record batches' checksum, computed natively (see the module).
+import './kafkajs-crc32c';
 import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@usageguard/config';
 import { TOPICS } from '@usageguard/contracts';

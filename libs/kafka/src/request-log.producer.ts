@@ -7,7 +7,7 @@ import {
   type OnModuleDestroy,
   Optional,
 } from '@nestjs/common';
-import { type RequestLogEvent, TOPICS } from '@usageguard/contracts';
+import { encodeRequestLogEvent, type RequestLogEvent, TOPICS } from '@usageguard/contracts';
 import type { Message, Producer } from 'kafkajs';
 import { KafkaRepository } from './kafka.repository';
 
@@ -70,7 +70,7 @@ export interface RequestLogProducerStats {
 
 /** One event as its own message: key = account id (one partition per account), the event's JSON as the value. */
 export function toRequestLogMessage(event: RequestLogEvent): Message {
-  return { key: event.accountId, value: JSON.stringify(event), headers: { 'event-version': String(event.v) } };
+  return { key: event.accountId, value: encodeRequestLogEvent(event), headers: { 'event-version': String(event.v) } };
 }
 
 /** An event serialised for a batch, with the bytes it adds to a produce request (a record's overhead included). */
@@ -81,7 +81,7 @@ interface Serialised {
 }
 
 const serialise = (event: RequestLogEvent): Serialised => {
-  const json = JSON.stringify(event);
+  const json = encodeRequestLogEvent(event);
   return { accountId: event.accountId, json, size: Buffer.byteLength(json) + event.accountId.length + 64 };
 };
 

@@ -6,7 +6,7 @@ import {
   type OnModuleDestroy,
   Optional,
 } from '@nestjs/common';
-import { CONSUMER_GROUPS, decodeRequestLogEvent, requestLogLines, TOPICS } from '@usageguard/contracts';
+import { CONSUMER_GROUPS, decodeRequestLogLine, requestLogLines, TOPICS } from '@usageguard/contracts';
 import {
   type Consumer,
   type EachBatchPayload,
@@ -40,7 +40,7 @@ function decodeMessage(partition: number, message: KafkaMessage): DecodedMessage
   const decoded: DecodedMessage = { offset, lines: lines.length, events: [], dead: [] };
   if (lines.length === 0) decoded.dead.push({ partition, message, reason: 'empty message' });
   for (let i = 0; i < lines.length; i++) {
-    const parsed = decodeRequestLogEvent(lines[i]);
+    const parsed = decodeRequestLogLine(lines[i]);
     if (parsed.ok) {
       decoded.events.push({ event: parsed.event, line: lines[i], partition, offset });
     } else {

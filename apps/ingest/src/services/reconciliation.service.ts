@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ClickHouseRepository, REQUEST_LOGS_TABLE, REQUEST_ROLLUPS_TABLE } from '@usageguard/clickhouse';
-import { CONSUMER_GROUPS, decodeRequestLogEvent, requestLogLines, TOPICS } from '@usageguard/contracts';
+import { CONSUMER_GROUPS, decodeRequestLogLine, requestLogLines, TOPICS } from '@usageguard/contracts';
 import { KafkaRepository } from '@usageguard/kafka';
 import { DomainError } from '@usageguard/observability';
 import type { ReconciliationDifference, ReconciliationReport } from '../dtos/reconciliation.dto';
@@ -97,7 +97,7 @@ export class ReconciliationService {
                 const lines = requestLogLines(message.value);
                 if (lines.length === 0) invalid++;
                 for (const line of lines) {
-                  const parsed = decodeRequestLogEvent(line);
+                  const parsed = decodeRequestLogLine(line);
                   if (!parsed.ok) {
                     invalid++;
                     continue;

@@ -1,0 +1,138 @@
+import { isIP } from 'node:net';
+import {
+  decodeRequestLogEvent,
+  EDGE_DECISIONS,
+  HTTP_METHODS,
+  OPERATION_CLASSES,
+  type ParsedEvent,
+  type RequestLogEvent,
+} from './request-log-event';
+
+/**
+ * The hot paths of the request-log wire format (hundreds of thousands of events a second on each side):
+ *
+ * - encodeRequestLogEvent() writes an event as the edge sends it: JSON with the v1 keys in their documented order.
+ * - readCanonicalRequestLogLine() reads exactly that spelling back, byte by byte, without JSON.parse and without
+ *   building anything but the event. It never judges: a line it is not sure of (another key order, escapes,
+ *   non-ASCII text, exponents, a value the schema would refuse) returns undefined and goes through JSON.parse and the
+ *   schema, which also gives the reason. request-log-codec.spec.ts holds both paths equal.
+ */
+
+const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+const str = (value: string): string => (PLAIN_STRING.test(value) ? `"${value}"` : JSON.stringify(value));
+const num = (value: number): string => (Number.isFinite(value) ? String(value) : 'null');
+
+/**
+ * The event as JSON, keys in the v1 order (docs/events.md): the same text as JSON.stringify for an event built in
+ * that order, faster. Anything but a v1-shaped object (a field of another type, a v2 event) is JSON.stringify'd.
+ */
+export function encodeRequestLogEvent(event: RequestLogEvent): string {
+  const e = event;
+  if (
+    e.v !== 1 ||
+    typeof e.eventId !== 'string' ||
+    typeof e.ts !== 'string' ||
+    typeof e.accountId !== 'string' ||
+    (e.tokenId !== null && typeof e.tokenId !== 'string') ||
+    typeof e.clientIp !== 'string' ||
+    typeof e.method !== 'string' ||
+    typeof e.route !== 'string' ||
+    typeof e.status !== 'number' ||
+    typeof e.latencyMs !== 'number' ||
+    typeof e.bytesIn !== 'number' ||
+    typeof e.bytesOut !== 'number' ||
+    typeof e.operation !== 'string' ||
+    typeof e.decision !== 'string' ||
+    typeof e.requestId !== 'string' ||
+    (e.rule !== undefined && typeof e.rule !== 'string')
+  ) {
+    return JSON.stringify(event);
+  }
+  return (
+    `{"v":1,"eventId":${str(e.eventId)},"ts":${str(e.ts)},"accountId":${str(e.accountId)},` +
+    `"tokenId":${e.tokenId === null ? 'null' : str(e.tokenId)},"clientIp":${str(e.clientIp)},` +
+    `"method":${str(e.method)},"route":${str(e.route)},"status":${num(e.status)},"latencyMs":${num(e.latencyMs)},` +
+    `"bytesIn":${num(e.bytesIn)},"bytesOut":${num(e.bytesOut)},"operation":${str(e.operation)},` +
+    `"decision":${str(e.decision)},"requestId":${str(e.requestId)}` +
+    (e.rule === undefined ? '}' : `,"rule":${str(e.rule)}}`)
+  );
+}
+
+const ID = String.raw`([\x21\x23-\x5b\x5d-\x7e]{1,128})`;
+const TEXT = String.raw`[\x20\x21\x23-\x5b\x5d-\x7e]`;
+/**
+ * encodeRequestLogEvent()'s spelling of a valid event, field by field; strings without escapes, numbers without
+ * exponents. What a pattern cannot say (a calendar date, an address, a number's range) is checked after the match.
+ */
+const CANONICAL_LINE = new RegExp(
+  [
+    String.raw`^\{"v":1,"eventId":"${ID}"`,
+    String.raw`,"ts":"((\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z)"`,
+    String.raw`,"accountId":"${ID}"`,
+    String.raw`,"tokenId":(?:null|"${ID}")`,
+    String.raw`,"clientIp":"([0-9A-Fa-f.:]{2,45})"`,
+    `,"method":"(${HTTP_METHODS.join('|')})"`,
+    String.raw`,"route":"(\/${TEXT}{0,255})"`,
+    String.raw`,"status":([1-5]\d\d)`,
+    String.raw`,"latencyMs":((?:0|[1-9]\d{0,6})(?:\.\d{1,17})?)`,
+    String.raw`,"bytesIn":(0|[1-9]\d{0,14})`,
+    String.raw`,"bytesOut":(0|[1-9]\d{0,14})`,
+    `,"operation":"(${OPERATION_CLASSES.join('|')})"`,
+    `,"decision":"(${EDGE_DECISIONS.join('|')})"`,
+    String.raw`,"requestId":"${ID}"`,
+    String.raw`(?:,"rule":"(${TEXT}{0,128})")?\}$`,
+  ].join(''),
+);
+
+const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** A real calendar day (the pattern already bounds the month to 01–12 and nothing else). */
+function isCalendarDay(year: number, month: number, day: number): boolean {
+  if (day < 1 || day > DAYS_IN_MONTH[month]) return false;
+  return month !== 2 || day < 29 || (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0));
+}
+
+/**
+ * The event of a line spelled exactly as encodeRequestLogEvent() writes a valid event, or undefined for any other
+ * line (which may still be valid: the caller then parses it the general way). The line is read as latin1: a byte
+ * above 0x7e never matches, so non-ASCII text goes the general way too.
+ */
+export function readCanonicalRequestLogLine(line: Buffer): RequestLogEvent | undefined {
+  const m = CANONICAL_LINE.exec(line.toString('latin1'));
+  if (m === null) return undefined;
+  const latencyMs = Number(m[12]);
+  if (!isCalendarDay(Number(m[3]), Number(m[4]), Number(m[5])) || latencyMs > 3_600_000 || isIP(m[8]) === 0) {
+    return undefined;
+  }
+  const event: RequestLogEvent = {
+    v: 1,
+    eventId: m[1],
+    ts: m[2],
+    accountId: m[6],
+    tokenId: m[7] ?? null,
+    clientIp: m[8],
+    method: m[9] as RequestLogEvent['method'],
+    route: m[10],
+    status: Number(m[11]),
+    latencyMs,
+    bytesIn: Number(m[13]),
+    bytesOut: Number(m[14]),
+    operation: m[15] as RequestLogEvent['operation'],
+    decision: m[16] as RequestLogEvent['decision'],
+    requestId: m[17],
+  };
+  if (m[18] !== undefined) event.rule = m[18];
+  return event;
+}
+
+/** One line of a request-log message: the canonical spelling read fast, anything else parsed and validated. */
+export function decodeRequestLogLine(line: Buffer): ParsedEvent {
+  const event = readCanonicalRequestLogLine(line);
+  return event ? { ok: true, event } : decodeRequestLogEvent(line);
+}
+
+/** The value of a request-log message holding these events (all of one account: the message key). */
+export function encodeRequestLogLines(events: readonly RequestLogEvent[]): string {
+  return events.map(encodeRequestLogEvent).join('\n');
+}
