@@ -9,6 +9,8 @@ export interface IngestOptions {
   /** Back-off bounds while ClickHouse (or the dead-letter topic) is unavailable. */
   retryMinMs: number;
   retryMaxMs: number;
+  /** Members of the consumer group this process runs (each fetches its share of the partitions). */
+  members: number;
   /** Bytes Kafka returns per partition per fetch: large fetches make large inserts. */
   maxBytesPerPartition: number;
   /**
@@ -28,6 +30,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   flushIntervalMs: 50,
   retryMinMs: 200,
   retryMaxMs: 5_000,
+  members: 2,
   maxBytesPerPartition: 8 * 1024 * 1024,
   publishTimeoutMs: 10_000,
   recentIdsWindowMs: 15 * 60_000,

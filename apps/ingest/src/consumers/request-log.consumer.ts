@@ -93,7 +93,7 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
   private readonly options: IngestOptions;
   private readonly topic: string;
   private readonly deadLetterTopic: string;
-  private consumer: Consumer | undefined;
+  private readonly members: Consumer[] = [];
   private deadLetters: Producer | undefined;
 
   private pending: PendingBatch[] = [];
@@ -105,8 +105,9 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
   private watermarks: Map<number, number> | undefined;
   /** The stored events by time, as far back as its horizon; reloaded, like the watermarks, when it cannot be vouched for. */
   private recent: RecentEventIds | undefined;
+  private readonly joinedMembers = new Set<number>();
   private joined!: () => void;
-  /** Resolves once the consumer joined its group and got partitions (benchmarks start their clock then). */
+  /** Resolves once every member joined the group and got partitions (benchmarks start their clock then). */
   readonly assigned = new Promise<void>((resolve) => (this.joined = resolve));
 
   constructor(
@@ -128,29 +129,37 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
     await this.kafka.ensureTopics();
     this.deadLetters = this.kafka.producer();
     await this.deadLetters.connect();
-    const consumer = this.kafka.consumer({
-      groupId: CONSUMER_GROUPS.ingest,
-      maxBytesPerPartition: this.options.maxBytesPerPartition,
-      maxBytes: this.options.maxBytesPerPartition * 8,
-      maxWaitTimeInMs: 100,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
-    });
-    this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      this.watermarks = undefined;
-      this.recent = undefined;
-      this.joined();
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
     this.metrics.clickhouseAvailable.set(1);
-    await consumer.run({
-      eachBatchAutoResolve: false,
-      autoCommitThreshold: 1,
-      partitionsConsumedConcurrently: 64,
-      eachBatch: (payload) => this.onBatch(payload),
-    });
+    // Several members of the group in this process, each with its share of the partitions: kafkajs fetches a member's
+    // next batch only once its eachBatch returned (after the flush that stored it), so with one member the process
+    // alternates between reading Kafka and waiting for ClickHouse. With two, one member's batch is fetched and parsed
+    // while the other's is being inserted, and each eachBatch still returns only once its own rows are stored, so a
+    // rebalance still waits for every flush in flight.
+    for (let member = 0; member < this.options.members; member++) {
+      const consumer = this.kafka.consumer({
+        groupId: CONSUMER_GROUPS.ingest,
+        maxBytesPerPartition: this.options.maxBytesPerPartition,
+        maxBytes: this.options.maxBytesPerPartition * 8,
+        maxWaitTimeInMs: 100,
+        sessionTimeout: 30_000,
+        heartbeatInterval: 3_000,
+      });
+      this.members.push(consumer);
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        this.watermarks = undefined;
+        this.recent = undefined;
+        this.joinedMembers.add(member);
+        if (this.joinedMembers.size === this.options.members) this.joined();
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        autoCommitThreshold: 1,
+        partitionsConsumedConcurrently: 64,
+        eachBatch: (payload) => this.onBatch(payload),
+      });
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -160,7 +169,7 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
     this.pendingMessages = 0;
     // A flush in progress finishes or gives up at its next retry; its offsets are then committed or not at all.
     await this.flushing?.catch(() => undefined);
-    await this.consumer?.disconnect();
+    await Promise.all(this.members.map((member) => member.disconnect()));
   }
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
@@ -204,7 +213,8 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
     this.pendingMessages = 0;
     this.flushing = this.flushWithRetry(batches).finally(() => {
       this.flushing = undefined;
-      if (this.pending.length > 0) this.schedule();
+      // What arrived during that flush has waited long enough: it goes now, not after another interval.
+      if (this.pending.length > 0 && !this.stopping) this.startFlush();
     });
   }
 
@@ -255,13 +265,13 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
     const recent = (this.recent ??= await this.loadRecent());
     const progress = new Map<number, number>();
     const fresh: IntakeRow[] = [];
-    const seconds: number[] = [];
     const older: IntakeRow[] = [];
     const loaded: IntakeRow[] = [];
     const dead: DeadLetter[] = [];
-    const seen = new Set<string>();
+    const seenOlder = new Set<string>();
     let total = 0;
     let duplicates = 0;
+    let remembered = 0;
     for (const { partition, messages } of batches) {
       const watermark = watermarks.get(partition) ?? -1;
       for (const { offset, lines, events, dead: bad } of messages) {
@@ -274,29 +284,27 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
         for (const letter of bad) dead.push(letter);
         for (const row of events) {
           const id = row.event.eventId;
-          if (seen.has(id)) {
-            duplicates++;
-            continue;
-          }
-          seen.add(id);
           const second = eventSecond(row.event.ts);
-          if (!recent.covers(second)) {
+          if (recent.covers(second)) {
+            // Claimed now, before the insert: a copy later in this flush is a duplicate, and a failed flush drops
+            // the whole index.
+            const known = recent.claim(id, second);
+            remembered++;
+            if (known === Known.No) fresh.push(row);
+            else if (known === Known.Inserted) duplicates++;
+            else loaded.push(row);
+          } else if (seenOlder.has(id)) {
+            duplicates++;
+          } else {
+            seenOlder.add(id);
             older.push(row);
-            continue;
-          }
-          const known = recent.lookup(id, second);
-          if (known === Known.Inserted) duplicates++;
-          else if (known === Known.Loaded) loaded.push(row);
-          else {
-            fresh.push(row);
-            seconds.push(second);
           }
         }
       }
     }
     // Events older than the index's horizon are looked up in ClickHouse; only those found stored are skipped.
     const found = older.length > 0 ? await this.store.existingEventIds(older.map((f) => f.event)) : new Set<string>();
-    this.metrics.idLookups.inc({ where: 'memory' }, fresh.length + loaded.length);
+    this.metrics.idLookups.inc({ where: 'memory' }, remembered);
     if (older.length > 0) this.metrics.idLookups.inc({ where: 'clickhouse' }, older.length);
     const stored = [...loaded, ...older.filter((f) => found.has(f.event.eventId))];
     if (stored.length > 0) {
@@ -311,7 +319,6 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
     if (dead.length > 0) await this.sendDeadLetters(dead);
     await this.store.saveWatermarks(this.topic, progress);
     for (const [partition, offset] of progress) watermarks.set(partition, offset);
-    for (let i = 0; i < seconds.length; i++) recent.add(fresh[i].event.eventId, seconds[i], Known.Inserted);
     recent.trim();
     this.metrics.recentIds.set(recent.size);
 

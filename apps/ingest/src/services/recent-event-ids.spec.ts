@@ -23,12 +23,24 @@ describe('RecentEventIds', () => {
     expect(index.size).toBe(0);
   });
 
-  it('counts an id added twice once, and its newer kind wins', () => {
+  it('counts an id added twice once, and keeps an id it loaded as loaded', () => {
     const index = new RecentEventIds(0, 100);
     index.add('a', 5, Known.Loaded);
     index.add('a', 5, Known.Inserted);
-    expect(index.size).toBe(1);
+    index.add('b', 5, Known.Inserted);
+    index.add('b', 5, Known.Loaded);
+    expect(index.size).toBe(2);
+    expect(index.lookup('a', 5)).toBe(Known.Loaded);
+  });
+
+  it('claims an id: says what it knew, and holds it as inserted from then on', () => {
+    const index = new RecentEventIds(0, 100);
+    index.add('l', 5, Known.Loaded);
+    expect(index.claim('a', 5)).toBe(Known.No);
+    expect(index.claim('a', 5)).toBe(Known.Inserted);
+    expect(index.claim('l', 5)).toBe(Known.Loaded);
     expect(index.lookup('a', 5)).toBe(Known.Inserted);
+    expect(index.size).toBe(2);
   });
 
   it('drops whole oldest seconds past its bound and moves its horizon past them', () => {
@@ -53,6 +65,12 @@ describe('RecentEventIds', () => {
 
   it('reads event times of any accepted spelling to the same second', () => {
     expect(eventSecond('2026-11-24T12:00:01.999Z')).toBe(Date.UTC(2026, 10, 24, 12, 0, 1) / 1_000);
+    // The same second again (remembered), then times that share its first 19 characters but are not UTC.
+    expect(eventSecond('2026-11-24T12:00:01.000Z')).toBe(Date.UTC(2026, 10, 24, 12, 0, 1) / 1_000);
+    expect(eventSecond('2026-11-24T12:00:01Z')).toBe(Date.UTC(2026, 10, 24, 12, 0, 1) / 1_000);
+    expect(eventSecond('2026-11-24T12:00:01+01:00')).toBe(Date.UTC(2026, 10, 24, 11, 0, 1) / 1_000);
+    expect(eventSecond('2026-11-24T12:00:01.5-02:00')).toBe(Date.UTC(2026, 10, 24, 14, 0, 1) / 1_000);
+    expect(eventSecond('2026-11-24T12:00:02.000Z')).toBe(Date.UTC(2026, 10, 24, 12, 0, 2) / 1_000);
     expect(eventSecond('2026-11-24T13:00:01+01:00')).toBe(Date.UTC(2026, 10, 24, 12, 0, 1) / 1_000);
     expect(eventSecond('1969-12-31T23:59:59.500Z')).toBe(-1);
   });

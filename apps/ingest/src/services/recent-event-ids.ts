@@ -9,24 +9,39 @@ export const Known = {
 } as const;
 export type Known = (typeof Known)[keyof typeof Known];
 
-/** The epoch second of an event time; UTC `…Z` times of any precision and offsets alike. */
+let memoPrefix = '';
+let memoSecond = 0;
+
+/**
+ * The epoch second of an event time; UTC `…Z` times of any precision and offsets alike. Consecutive events mostly
+ * share their second: a `YYYY-MM-DDTHH:MM:SS…Z` time whose first 19 characters are the previous one's costs a
+ * comparison instead of a parse.
+ */
 export function eventSecond(ts: string): number {
-  return Math.floor(Date.parse(ts) / 1_000);
+  const utc = ts.length >= 20 && ts.charCodeAt(ts.length - 1) === 90 && ts.charCodeAt(19) !== 43;
+  if (utc && memoPrefix.length === 19 && ts.startsWith(memoPrefix)) return memoSecond;
+  const second = Math.floor(Date.parse(ts) / 1_000);
+  if (utc && ts.charCodeAt(10) === 84) {
+    memoPrefix = ts.slice(0, 19);
+    memoSecond = second;
+  }
+  return second;
 }
 
 /**
  * The ingest consumer's memory of which events are stored, by event time, so a flush asks ClickHouse only about
  * events older than what it remembers. Invariant: every event stored in request_logs whose time is at or after
  * `horizon` (epoch seconds) is in the index. The consumer loads it from ClickHouse when it gets its partitions
- * (everything since a window before now, `load`), adds what each completed flush stored (`add`), and drops it on a
- * failed flush or a rebalance, when the invariant can no longer be vouched for. A duplicate carries its original's
+ * (everything since a window before now, `load`), has each flush claim the events it is about to store (`claim`),
+ * and drops it on a failed flush or a rebalance, when the invariant can no longer be vouched for. A duplicate carries its original's
  * time (the same event sent again), so an event at or after the horizon that the index lacks is new.
  *
  * Bounded: past `maxIds`, the oldest seconds are dropped and the horizon moves up past them (their events fall back
  * to ClickHouse lookups). Seconds are kept in a Map of Sets: eviction removes whole seconds.
  */
 export class RecentEventIds {
-  private readonly seconds = new Map<number, Map<string, Known>>();
+  /** Per event second: the ids stored by this consumer, and those loaded from ClickHouse (only after a load). */
+  private readonly seconds = new Map<number, { inserted: Set<string>; loaded?: Set<string> }>();
   private count = 0;
 
   /** @param horizon first epoch second the index is complete for */
@@ -50,16 +65,38 @@ export class RecentEventIds {
 
   /** Only meaningful where covers(second). */
   lookup(id: string, second: number): Known {
-    return this.seconds.get(second)?.get(id) ?? Known.No;
+    const ids = this.seconds.get(second);
+    if (ids?.loaded?.has(id)) return Known.Loaded;
+    return ids?.inserted.has(id) ? Known.Inserted : Known.No;
+  }
+
+  /**
+   * What the index knew of this id, and from now on it holds it as inserted (one hash lookup where the id is new, the
+   * common case). For a flush about to store it: should the flush fail, the whole index must be dropped.
+   */
+  claim(id: string, second: number): Known {
+    let ids = this.seconds.get(second);
+    if (!ids) this.seconds.set(second, (ids = { inserted: new Set<string>() }));
+    if (ids.loaded?.has(id)) return Known.Loaded;
+    const size = ids.inserted.size;
+    ids.inserted.add(id);
+    if (ids.inserted.size === size) return Known.Inserted;
+    this.count++;
+    return Known.No;
   }
 
   add(id: string, second: number, how: typeof Known.Inserted | typeof Known.Loaded): void {
     if (second < this.horizon) return;
+    if (how === Known.Inserted) {
+      this.claim(id, second);
+      return;
+    }
     let ids = this.seconds.get(second);
-    if (!ids) this.seconds.set(second, (ids = new Map<string, Known>()));
-    const size = ids.size;
-    ids.set(id, how);
-    this.count += ids.size - size;
+    if (!ids) this.seconds.set(second, (ids = { inserted: new Set<string>() }));
+    const loaded = (ids.loaded ??= new Set<string>());
+    if (loaded.has(id)) return;
+    loaded.add(id);
+    if (!ids.inserted.has(id)) this.count++;
   }
 
   /** Drops the oldest seconds until at most 90 % of maxIds remain (so a full index does not evict every flush). */
@@ -69,7 +106,10 @@ export class RecentEventIds {
     const oldestFirst = [...this.seconds.keys()].sort((a, b) => a - b);
     for (const second of oldestFirst) {
       if (this.count <= target) break;
-      this.count -= this.seconds.get(second)!.size;
+      const { inserted, loaded } = this.seconds.get(second)!;
+      let n = inserted.size;
+      if (loaded) for (const id of loaded) if (!inserted.has(id)) n++;
+      this.count -= n;
       this.seconds.delete(second);
       this.horizon = second + 1;
     }
