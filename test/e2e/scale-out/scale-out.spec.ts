@@ -13,14 +13,15 @@ import { ObservabilityModule } from '@usageguard/observability';
 import { createTestEnvironment, type TestEnvironment, waitFor } from '@usageguard/testing';
 import { RequestLogConsumer } from '../../../apps/ingest/src/consumers/request-log.consumer';
 import { IngestModule } from '../../../apps/ingest/src/ingest.module';
+import { DEFAULT_INGEST_OPTIONS } from '../../../apps/ingest/src/ingest.options';
 import { IngestMetrics } from '../../../apps/ingest/src/services/ingest-metrics.service';
 import { ReconciliationService } from '../../../apps/ingest/src/services/reconciliation.service';
 import { RequestLogStore } from '../../../apps/ingest/src/services/request-log-store.service';
 import { freePort, ManagedProcess, startUpstream, type Upstream } from '../platform';
 
 /**
- * Scale-out on one machine: two edge processes share the customers' traffic and two members of the ingest
- * consumer group share the partitions; every answered request is stored exactly once (reconciliation exact,
+ * Scale-out on one machine: two edge processes share the customers' traffic and two ingest consumers (each running
+ * `members` members of the consumer group) share the partitions; every answered request is stored exactly once (reconciliation exact,
  * totals equal to the answers counted by the clients) and both consumers did part of the work.
  *
  * The two consumers run in this test's process on one chDB directory: chDB binds a data directory to one process,
@@ -145,12 +146,13 @@ describe('scale-out: two edges, two ingest consumers', () => {
     );
     expect(report.totals).toEqual({ kafka: answered, stored: answered, distinct: answered, rollup: answered });
 
-    // Both members of the group own partitions of request-logs.
+    // Every member of the group owns partitions of request-logs: each consumer runs `members` of them, so both
+    // consumers own some.
     const kafka = app.get(KafkaRepository);
     const admin = kafka.admin();
     await admin.connect();
     const { groups } = await admin.describeGroups([kafka.group('usageguard-ingest')]);
-    expect(groups[0].members).toHaveLength(2);
+    expect(groups[0].members).toHaveLength(2 * DEFAULT_INGEST_OPTIONS.members);
     const owned = groups[0].members.map(
       (m) =>
         Object.values(AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {}).flat().length,
