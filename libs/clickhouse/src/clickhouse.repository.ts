@@ -71,22 +71,14 @@ export class ClickHouseRepository implements OnModuleDestroy {
     format: RawInsertFormat,
     body: Buffer,
     settings: RawInsertSettings = {},
-    columns?: readonly string[],
   ): Promise<void> {
     if (body.length === 0) return;
     if (this.chdb) {
-      await this.chdb.rawInsert({
-        table: this.table(table),
-        format,
-        values: body,
-        settings: { ...settings },
-        ...(columns ? { columns: [...columns] } : {}),
-      });
+      await this.chdb.rawInsert({ table: this.table(table), format, values: body, settings: { ...settings } });
       return;
     }
-    const list = columns ? ` (${columns.join(', ')})` : '';
     const result = await this.client.exec({
-      query: `INSERT INTO ${this.table(table)}${list} FORMAT ${format}`,
+      query: `INSERT INTO ${this.table(table)} FORMAT ${format}`,
       values: Readable.from([body], { objectMode: false }),
       clickhouse_settings: settings,
     });

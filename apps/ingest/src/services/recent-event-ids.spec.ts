@@ -4,8 +4,8 @@ import { eventSecond, Known, RecentEventIds } from './recent-event-ids';
 describe('RecentEventIds', () => {
   it('tells inserted from loaded ids, within the second they were stored under', () => {
     const index = new RecentEventIds(1_000, 100);
-    index.add('a', 1_000, Known.Inserted);
-    index.add('b', 1_001, Known.Loaded);
+    index.claim('a', 1_000);
+    index.addLoaded('b', 1_001);
     expect(index.lookup('a', 1_000)).toBe(Known.Inserted);
     expect(index.lookup('b', 1_001)).toBe(Known.Loaded);
     expect(index.lookup('c', 1_000)).toBe(Known.No);
@@ -19,23 +19,23 @@ describe('RecentEventIds', () => {
     expect(index.covers(999)).toBe(false);
     expect(index.covers(1_000)).toBe(true);
     expect(index.covers(9_999_999_999)).toBe(true);
-    index.add('old', 999, Known.Inserted);
+    index.addLoaded('old', 999);
     expect(index.size).toBe(0);
   });
 
   it('counts an id added twice once, and keeps an id it loaded as loaded', () => {
     const index = new RecentEventIds(0, 100);
-    index.add('a', 5, Known.Loaded);
-    index.add('a', 5, Known.Inserted);
-    index.add('b', 5, Known.Inserted);
-    index.add('b', 5, Known.Loaded);
+    index.addLoaded('a', 5);
+    index.claim('a', 5);
+    index.claim('b', 5);
+    index.addLoaded('b', 5);
     expect(index.size).toBe(2);
     expect(index.lookup('a', 5)).toBe(Known.Loaded);
   });
 
   it('claims an id: says what it knew, and holds it as inserted from then on', () => {
     const index = new RecentEventIds(0, 100);
-    index.add('l', 5, Known.Loaded);
+    index.addLoaded('l', 5);
     expect(index.claim('a', 5)).toBe(Known.No);
     expect(index.claim('a', 5)).toBe(Known.Inserted);
     expect(index.claim('l', 5)).toBe(Known.Loaded);
@@ -46,7 +46,7 @@ describe('RecentEventIds', () => {
   it('drops whole oldest seconds past its bound and moves its horizon past them', () => {
     const index = new RecentEventIds(0, 10);
     for (let second = 100; second < 104; second++) {
-      for (let i = 0; i < 3; i++) index.add(`${second}-${i}`, second, Known.Inserted);
+      for (let i = 0; i < 3; i++) index.claim(`${second}-${i}`, second);
     }
     expect(index.size).toBe(12);
     index.trim(); // down to at most 9: second 100 goes
@@ -54,8 +54,8 @@ describe('RecentEventIds', () => {
     expect(index.from).toBe(101);
     expect(index.covers(100)).toBe(false);
     expect(index.lookup('101-0', 101)).toBe(Known.Inserted);
-    index.add('104-0', 104, Known.Inserted);
-    index.add('104-1', 104, Known.Inserted);
+    index.claim('104-0', 104);
+    index.claim('104-1', 104);
     index.trim(); // 11: second 101 goes
     expect(index.size).toBe(8);
     expect(index.from).toBe(102);

@@ -2,7 +2,7 @@
 export const Known = {
   /** Not in the index: within its horizon, that means not stored. */
   No: 0,
-  /** Stored by this consumer's own completed flush (raw rows and rollups). */
+  /** Claimed by this consumer's flush, which stored it (raw rows and rollups), or the index was dropped. */
   Inserted: 1,
   /** Found in ClickHouse when the index was loaded: stored, but perhaps by an insert a crash cut short. */
   Loaded: 2,
@@ -85,12 +85,9 @@ export class RecentEventIds {
     return Known.No;
   }
 
-  add(id: string, second: number, how: typeof Known.Inserted | typeof Known.Loaded): void {
+  /** An id found stored in ClickHouse when the index is loaded (ignored below the horizon). */
+  addLoaded(id: string, second: number): void {
     if (second < this.horizon) return;
-    if (how === Known.Inserted) {
-      this.claim(id, second);
-      return;
-    }
     let ids = this.seconds.get(second);
     if (!ids) this.seconds.set(second, (ids = { inserted: new Set<string>() }));
     const loaded = (ids.loaded ??= new Set<string>());

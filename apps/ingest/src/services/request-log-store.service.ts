@@ -10,7 +10,7 @@ import {
   type RequestLogRow,
 } from '@usageguard/clickhouse';
 import type { RequestLogEvent } from '@usageguard/contracts';
-import { Known, RecentEventIds } from './recent-event-ids';
+import { RecentEventIds } from './recent-event-ids';
 
 /** ClickHouse's DateTime64(3) text form, always UTC. */
 export const toClickHouseTime = (iso: string | Date): string =>
@@ -170,7 +170,7 @@ export class RequestLogStore {
       { horizon },
       'JSONCompactEachRow',
     );
-    for (const [id, second] of rows) index.add(id, Number(second), Known.Loaded);
+    for (const [id, second] of rows) index.addLoaded(id, Number(second));
     return index;
   }
 
