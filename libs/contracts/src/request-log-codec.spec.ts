@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeRequestLogEvent, readCanonicalRequestLogLine } from './request-log-codec';
-import { decodeRequestLogEvent, type RequestLogEvent } from './request-log-event';
+import { encodeRequestLogEvent, readCanonicalRequestLogLine, scanCanonicalRequestLogLine } from './request-log-codec';
+import { decodeRequestLogEvent, type RequestLogEvent, requestLogLines } from './request-log-event';
 
 /** A small seeded generator (mulberry32), so a failure names a case that can be replayed. */
 function random(seed: number) {
@@ -128,6 +128,30 @@ describe('request-log codec', () => {
       if (expectAgreement(chars.join(''))) read++;
     }
     expect(read).toBeGreaterThan(1_000); // many mangled lines are still valid events (a digit for a digit)
+  });
+
+  it('reads a line in place within a message as it reads the line alone', () => {
+    const { next, pick } = random(7);
+    const alphabet = '{}",:.0123456789 \\Z\n'.split('');
+    let read = 0;
+    for (let n = 0; n < 2_000; n++) {
+      const lines = Array.from({ length: 1 + Math.floor(next() * 8) }, (_, k) => {
+        const chars = encodeRequestLogEvent(validEvent(n * 8 + k)).split('');
+        if (next() < 0.3) chars[Math.floor(next() * chars.length)] = pick(alphabet);
+        return chars.join('');
+      });
+      const value = Buffer.from(lines.join('\n'), 'latin1');
+      const text = value.toString('latin1');
+      let start = 0;
+      for (const line of requestLogLines(value)) {
+        const alone = readCanonicalRequestLogLine(line);
+        const inPlace = scanCanonicalRequestLogLine(value, text, start, start + line.length);
+        expect(inPlace, line.toString('latin1')).toEqual(alone && { eventId: alone.eventId, ts: alone.ts });
+        if (inPlace) read++;
+        start += line.length + 1;
+      }
+    }
+    expect(read).toBeGreaterThan(5_000);
   });
 
   it('declines lines that are not exactly one canonical event', () => {

@@ -61,13 +61,17 @@ export function encodeRequestLogEvent(event: RequestLogEvent): string {
 
 const ID = String.raw`([\x21\x23-\x5b\x5d-\x7e]{1,128})`;
 const TEXT = String.raw`[\x20\x21\x23-\x5b\x5d-\x7e]`;
+/** Where the event id starts in a canonical line: after `{"v":1,"eventId":"`. */
+const EVENT_ID_AT = '{"v":1,"eventId":"'.length;
 /**
  * encodeRequestLogEvent()'s spelling of a valid event, field by field; strings without escapes, numbers without
  * exponents. What a pattern cannot say (a calendar date, an address, a number's range) is checked after the match.
+ * Sticky, and ended by a newline or the end of the text: it reads one line of a message in place (no character class
+ * holds a newline, so a match cannot run into the next line).
  */
 const CANONICAL_LINE = new RegExp(
   [
-    String.raw`^\{"v":1,"eventId":"${ID}"`,
+    String.raw`\{"v":1,"eventId":"${ID}"`,
     String.raw`,"ts":"((\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z)"`,
     String.raw`,"accountId":"${ID}"`,
     String.raw`,"tokenId":(?:null|"${ID}")`,
@@ -81,8 +85,9 @@ const CANONICAL_LINE = new RegExp(
     `,"operation":"(${OPERATION_CLASSES.join('|')})"`,
     `,"decision":"(${EDGE_DECISIONS.join('|')})"`,
     String.raw`,"requestId":"${ID}"`,
-    String.raw`(?:,"rule":"(${TEXT}{0,128})")?\}$`,
+    String.raw`(?:,"rule":"(${TEXT}{0,128})")?\}(?=\n|$)`,
   ].join(''),
+  'y',
 );
 
 const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -93,18 +98,51 @@ function isCalendarDay(year: number, month: number, day: number): boolean {
   return month !== 2 || day < 29 || (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0));
 }
 
+/** The match of a canonical valid event at `start` of `text`, ending at `end` (a newline or the end), or null. */
+function matchCanonical(text: string, start: number, end: number): RegExpExecArray | null {
+  CANONICAL_LINE.lastIndex = start;
+  const m = CANONICAL_LINE.exec(text);
+  if (m === null || CANONICAL_LINE.lastIndex !== end) return null;
+  if (!isCalendarDay(Number(m[3]), Number(m[4]), Number(m[5])) || Number(m[12]) > 3_600_000 || isIP(m[8]) === 0) {
+    return null;
+  }
+  return m;
+}
+
+/** What the ingest consumer keeps of a line until it is stored: the event's id and time. */
+export interface CanonicalLineKey {
+  eventId: string;
+  ts: string;
+}
+
+/**
+ * The id and time of the line from `start` to `end` (exclusive: a newline or the end) of `text`, a message read as
+ * latin1 (one character per byte, so positions are byte offsets), if it is spelled exactly as
+ * encodeRequestLogEvent() writes a valid event; undefined otherwise. The same judgement as
+ * readCanonicalRequestLogLine() without building the event. The id is copied out of `bytes` (the message, whose text
+ * this is): a capture can be a slice that keeps the whole text alive for as long as the id is held.
+ */
+export function scanCanonicalRequestLogLine(
+  bytes: Buffer,
+  text: string,
+  start: number,
+  end: number,
+): CanonicalLineKey | undefined {
+  const m = matchCanonical(text, start, end);
+  if (m === null) return undefined;
+  const idAt = start + EVENT_ID_AT;
+  return { eventId: bytes.toString('latin1', idAt, idAt + m[1].length), ts: m[2] };
+}
+
 /**
  * The event of a line spelled exactly as encodeRequestLogEvent() writes a valid event, or undefined for any other
  * line (which may still be valid: the caller then parses it the general way). The line is read as latin1: a byte
  * above 0x7e never matches, so non-ASCII text goes the general way too.
  */
 export function readCanonicalRequestLogLine(line: Buffer): RequestLogEvent | undefined {
-  const m = CANONICAL_LINE.exec(line.toString('latin1'));
+  const text = line.toString('latin1');
+  const m = matchCanonical(text, 0, text.length);
   if (m === null) return undefined;
-  const latencyMs = Number(m[12]);
-  if (!isCalendarDay(Number(m[3]), Number(m[4]), Number(m[5])) || latencyMs > 3_600_000 || isIP(m[8]) === 0) {
-    return undefined;
-  }
   const event: RequestLogEvent = {
     v: 1,
     eventId: m[1],
@@ -115,7 +153,7 @@ export function readCanonicalRequestLogLine(line: Buffer): RequestLogEvent | und
     method: m[9] as RequestLogEvent['method'],
     route: m[10],
     status: Number(m[11]),
-    latencyMs,
+    latencyMs: Number(m[12]),
     bytesIn: Number(m[13]),
     bytesOut: Number(m[14]),
     operation: m[15] as RequestLogEvent['operation'],

@@ -1,5 +1,6 @@
 // Before kafkajs: its record batches' checksum, computed natively (see the module).
 import './kafkajs-crc32c';
+import './kafkajs-encoder';
 import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@usageguard/config';
 import { TOPICS } from '@usageguard/contracts';
@@ -115,8 +116,19 @@ export class KafkaRepository implements OnModuleDestroy {
     }
   }
 
-  /** A topic's record-batch limit (`max.message.bytes`, its own or the broker's default); undefined if unreadable. */
-  async maxMessageBytes(topic: string): Promise<number | undefined> {
+  /**
+   * A topic's record-batch limit (`max.message.bytes`, its own or the broker's default), asked up to `attempts` times
+   * (a broker that just started, or a topic just created, can fail the first request); undefined if unreadable.
+   */
+  async maxMessageBytes(topic: string, attempts = 3): Promise<number | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const bytes = await this.readMaxMessageBytes(topic);
+      if (bytes !== undefined || attempt >= attempts) return bytes;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+
+  private async readMaxMessageBytes(topic: string): Promise<number | undefined> {
     const admin = this.kafka.admin();
     try {
       await admin.connect();

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickHouseRepository } from '@usageguard/clickhouse';
 import { parseRequestLogEvent, type RequestLogEvent } from '@usageguard/contracts';
 import { createTestEnvironment, type TestEnvironment } from '@usageguard/testing';
-import { type IntakeRow, RequestLogStore } from '../../../apps/ingest/src/services/request-log-store.service';
+import type { IntakeRow } from '../../../apps/ingest/src/services/intake-body';
+import { RequestLogStore } from '../../../apps/ingest/src/services/request-log-store.service';
 
 const event = (eventId: string, accountId: string, i: number): RequestLogEvent => {
   const parsed = parseRequestLogEvent({

@@ -6,50 +6,14 @@ import {
   type OnModuleDestroy,
   Optional,
 } from '@nestjs/common';
-import { CONSUMER_GROUPS, decodeRequestLogLine, requestLogLines, TOPICS } from '@usageguard/contracts';
-import {
-  type Consumer,
-  type EachBatchPayload,
-  KafkaRepository,
-  type KafkaMessage,
-  type Producer,
-} from '@usageguard/kafka';
+import { CONSUMER_GROUPS, type RequestLogEvent, TOPICS } from '@usageguard/contracts';
+import { type Consumer, type EachBatchPayload, KafkaRepository, type Producer } from '@usageguard/kafka';
 import { DEFAULT_INGEST_OPTIONS, INGEST_OPTIONS, type IngestOptions } from '../ingest.options';
 import { IngestMetrics } from '../services/ingest-metrics.service';
-import { eventSecond, Known, type RecentEventIds } from '../services/recent-event-ids';
-import { type IntakeRow, RequestLogStore } from '../services/request-log-store.service';
-
-interface DeadLetter {
-  partition: number;
-  message: KafkaMessage;
-  reason: string;
-}
-
-/** A message read as it arrived: its valid events (with their lines) and its bad lines. */
-interface DecodedMessage {
-  offset: number;
-  lines: number;
-  events: IntakeRow[];
-  dead: DeadLetter[];
-}
-
-/** One message holds one or more events of one account (NDJSON); a bad line is dead-lettered on its own. */
-function decodeMessage(partition: number, message: KafkaMessage): DecodedMessage {
-  const offset = Number(message.offset);
-  const lines = requestLogLines(message.value);
-  const decoded: DecodedMessage = { offset, lines: lines.length, events: [], dead: [] };
-  if (lines.length === 0) decoded.dead.push({ partition, message, reason: 'empty message' });
-  for (let i = 0; i < lines.length; i++) {
-    const parsed = decodeRequestLogLine(lines[i]);
-    if (parsed.ok) {
-      decoded.events.push({ event: parsed.event, line: lines[i], partition, offset });
-    } else {
-      const reason = lines.length > 1 ? `line ${i + 1} of ${lines.length}: ${parsed.reason}` : parsed.reason;
-      decoded.dead.push({ partition, message: lines.length > 1 ? { ...message, value: lines[i] } : message, reason });
-    }
-  }
-  return decoded;
-}
+import { Known, type RecentEventIds } from '../services/recent-event-ids';
+import { IntakeBody } from '../services/intake-body';
+import { RequestLogStore } from '../services/request-log-store.service';
+import { addToBody, type DeadLetter, type DecodedMessage, decodeMessage, eventOf } from './request-log-message';
 
 /** One partition's batch from one fetch, decoded, waiting for the flush that stores it. */
 interface PendingBatch {
@@ -264,9 +228,12 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
     const watermarks = (this.watermarks ??= await this.store.watermarks(this.topic));
     const recent = (this.recent ??= await this.loadRecent());
     const progress = new Map<number, number>();
-    const fresh: IntakeRow[] = [];
-    const older: IntakeRow[] = [];
-    const loaded: IntakeRow[] = [];
+    let capacity = 0;
+    for (const { messages } of batches) for (const m of messages) capacity += m.value.length + m.ids.length * 64;
+    const body = new IntakeBody(capacity);
+    // Events older than the index's horizon, and events the index loaded from ClickHouse: message and index in it.
+    const older: [DecodedMessage, number][] = [];
+    const loaded: RequestLogEvent[] = [];
     const dead: DeadLetter[] = [];
     const seenOlder = new Set<string>();
     let total = 0;
@@ -274,48 +241,52 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
     let remembered = 0;
     for (const { partition, messages } of batches) {
       const watermark = watermarks.get(partition) ?? -1;
-      for (const { offset, lines, events, dead: bad } of messages) {
+      for (const message of messages) {
+        const { offset, lines, ids, seconds } = message;
         total++;
         if (offset > (progress.get(partition) ?? -1)) progress.set(partition, offset);
         if (offset <= watermark) {
           duplicates += Math.max(1, lines);
           continue;
         }
-        for (const letter of bad) dead.push(letter);
-        for (const row of events) {
-          const id = row.event.eventId;
-          const second = eventSecond(row.event.ts);
+        for (const letter of message.dead) dead.push(letter);
+        for (let i = 0; i < ids.length; i++) {
+          const id = ids[i];
+          const second = seconds[i];
           if (recent.covers(second)) {
             // Claimed now, before the insert: a copy later in this flush is a duplicate, and a failed flush drops
             // the whole index.
             const known = recent.claim(id, second);
             remembered++;
-            if (known === Known.No) fresh.push(row);
+            if (known === Known.No) addToBody(body, message, i, canonical);
             else if (known === Known.Inserted) duplicates++;
-            else loaded.push(row);
+            else loaded.push(eventOf(message, i));
           } else if (seenOlder.has(id)) {
             duplicates++;
           } else {
             seenOlder.add(id);
-            older.push(row);
+            older.push([message, i]);
           }
         }
       }
     }
     // Events older than the index's horizon are looked up in ClickHouse; only those found stored are skipped.
-    const found = older.length > 0 ? await this.store.existingEventIds(older.map((f) => f.event)) : new Set<string>();
+    const olderEvents = older.map(([message, i]) => eventOf(message, i));
+    const found = older.length > 0 ? await this.store.existingEventIds(olderEvents) : new Set<string>();
     this.metrics.idLookups.inc({ where: 'memory' }, remembered);
     if (older.length > 0) this.metrics.idLookups.inc({ where: 'clickhouse' }, older.length);
-    const stored = [...loaded, ...older.filter((f) => found.has(f.event.eventId))];
+    const stored = [...loaded, ...olderEvents.filter((event) => found.has(event.eventId))];
     if (stored.length > 0) {
       // Events stored above the watermark: a crash after their rows, or a client re-sending. Mend any rollup the
       // crash may have cut off before this flush adds its own rows (the store explains the window).
-      const repaired = await this.store.repairRollups(stored.map((f) => f.event));
+      const repaired = await this.store.repairRollups(stored);
       if (repaired > 0) this.logger.warn(`restored ${repaired} requests to the rollups after an interrupted insert`);
     }
     duplicates += stored.length;
-    const rows = older.length > 0 ? fresh.concat(older.filter((f) => !found.has(f.event.eventId))) : fresh;
-    await this.store.insertIntake(rows, { canonical });
+    for (let k = 0; k < older.length; k++) {
+      if (!found.has(olderEvents[k].eventId)) addToBody(body, older[k][0], older[k][1], canonical);
+    }
+    await this.store.insertIntakeBody(body);
     if (dead.length > 0) await this.sendDeadLetters(dead);
     await this.store.saveWatermarks(this.topic, progress);
     for (const [partition, offset] of progress) watermarks.set(partition, offset);
@@ -323,14 +294,14 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
     this.metrics.recentIds.set(recent.size);
 
     this.metrics.batchSize.observe(total);
-    this.metrics.rowsInserted.inc(rows.length);
-    this.metrics.messages.inc({ outcome: 'stored' }, rows.length);
+    this.metrics.rowsInserted.inc(body.rows);
+    this.metrics.messages.inc({ outcome: 'stored' }, body.rows);
     if (duplicates > 0) this.metrics.messages.inc({ outcome: 'duplicate' }, duplicates);
     if (dead.length > 0) {
       this.metrics.messages.inc({ outcome: 'dead_lettered' }, dead.length);
       this.metrics.deadLetters.inc(dead.length);
     }
-    return { stored: rows.length, duplicates, deadLettered: dead.length };
+    return { stored: body.rows, duplicates, deadLettered: dead.length };
   }
 
   private async loadRecent(): Promise<RecentEventIds> {

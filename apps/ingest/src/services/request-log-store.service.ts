@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   ClickHouseRepository,
@@ -10,6 +9,7 @@ import {
   type RequestLogRow,
 } from '@usageguard/clickhouse';
 import type { RequestLogEvent } from '@usageguard/contracts';
+import { IntakeBody, intakeBody, type IntakeRow } from './intake-body';
 import { RecentEventIds } from './recent-event-ids';
 
 /** ClickHouse's DateTime64(3) text form, always UTC. */
@@ -36,58 +36,6 @@ export function toRequestLogRow(event: RequestLogEvent, partition: number, offse
     kafka_partition: partition,
     kafka_offset: offset,
   };
-}
-
-/** A validated event to store, with its line as Kafka delivered it and where that was. */
-export interface IntakeRow {
-  event: RequestLogEvent;
-  line: Buffer;
-  partition: number;
-  offset: number;
-}
-
-const CLOSING_BRACE = 0x7d;
-
-/** The event as JSON.stringify spells it, its time as UTC with milliseconds: what JavaScript understood. */
-const canonicalLine = (event: RequestLogEvent): Buffer =>
-  Buffer.from(JSON.stringify({ ...event, ts: new Date(event.ts).toISOString() }));
-
-/**
- * The JSONEachRow body of an intake insert: each event's line with `,"kafka_partition":P,"kafka_offset":O}` in place
- * of its closing `}`, so the bytes are copied once, never decoded or re-encoded (Uint8Array.set: Buffer.copy and
- * subarray cost more per call than copying a 300-byte line). With `canonical`, and for a line that does not end in `}`
- * (trailing blanks) or is not UTF-8 (JavaScript read it with replacement characters), the line is canonicalLine(event).
- */
-export function intakeBody(rows: readonly IntakeRow[], canonical: boolean): Buffer {
-  const lines = new Array<Buffer>(rows.length);
-  const suffixes = new Array<Buffer>(rows.length);
-  let size = 0;
-  let suffix = Buffer.alloc(0);
-  let partition = -1;
-  let offset = -1;
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i];
-    // The events of one message are neighbours and share a position: one suffix for all of them.
-    if (row.partition !== partition || row.offset !== offset) {
-      partition = row.partition;
-      offset = row.offset;
-      suffix = Buffer.from(`,"kafka_partition":${partition},"kafka_offset":${offset}}\n`, 'latin1');
-    }
-    const raw = !canonical && row.line[row.line.length - 1] === CLOSING_BRACE && isUtf8(row.line);
-    const line = raw ? row.line : canonicalLine(row.event);
-    lines[i] = line;
-    suffixes[i] = suffix;
-    size += line.length - 1 + suffix.length;
-  }
-  const body = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (let i = 0; i < rows.length; i++) {
-    body.set(lines[i], at);
-    at += lines[i].length - 1; // the suffix overwrites the closing brace
-    body.set(suffixes[i], at);
-    at += suffixes[i].length;
-  }
-  return body;
 }
 
 /** Ids per lookup query: keeps the parameter list well under a server's URI limit. */
@@ -263,11 +211,16 @@ export class RequestLogStore {
    * since a line JavaScript accepted may still be one ClickHouse's JSON reader refuses (a duplicate key, for one).
    */
   async insertIntake(rows: readonly IntakeRow[], { canonical }: { canonical: boolean }): Promise<void> {
-    if (rows.length === 0) return;
+    await this.insertIntakeBody(intakeBody(rows, canonical));
+  }
+
+  /** Inserts a body built row by row (the consumer's way: no row object per event). */
+  async insertIntakeBody(body: IntakeBody): Promise<void> {
+    if (body.rows === 0) return;
     await this.clickhouse.insertRaw(
       REQUEST_LOGS_INTAKE_TABLE,
       'JSONEachRow',
-      intakeBody(rows, canonical),
+      body.bytes(),
       REQUEST_LOGS_INTAKE_SETTINGS,
     );
   }
