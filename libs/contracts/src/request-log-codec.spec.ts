@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { encodeRequestLogEvent, readCanonicalRequestLogLine, scanCanonicalRequestLogLine } from './request-log-codec';
+import {
+  encodeRequestLogEvent,
+  eventTime,
+  readCanonicalRequestLogLine,
+  scanCanonicalRequestLogLine,
+} from './request-log-codec';
 import { decodeRequestLogEvent, type RequestLogEvent, requestLogLines } from './request-log-event';
 
 /** A small seeded generator (mulberry32), so a failure names a case that can be replayed. */
@@ -152,6 +157,20 @@ describe('request-log codec', () => {
       }
     }
     expect(read).toBeGreaterThan(5_000);
+  });
+
+  it('spells an event time as toISOString does', () => {
+    const { next } = random(11);
+    let ms = Date.UTC(2026, 10, 24, 23, 59, 58, 990);
+    for (let n = 0; n < 5_000; n++) {
+      ms += Math.floor(next() * 30); // through second, minute, hour and day boundaries
+      expect(eventTime(ms)).toBe(new Date(ms).toISOString());
+    }
+    for (let n = 0; n < 1_000; n++) {
+      const at = next() * Date.UTC(2100, 0, 1);
+      expect(eventTime(at)).toBe(new Date(Math.floor(at)).toISOString());
+    }
+    expect(eventTime(Date.UTC(2026, 11, 31, 23, 59, 59, 999) + 1)).toBe('2027-01-01T00:00:00.000Z');
   });
 
   it('declines lines that are not exactly one canonical event', () => {

@@ -1,4 +1,4 @@
-import { EDGE_DECISIONS, HTTP_METHODS, type RequestLogEvent } from '@usageguard/contracts';
+import { EDGE_DECISIONS, eventTime, HTTP_METHODS, type RequestLogEvent } from '@usageguard/contracts';
 import { operationOf, type RequestFacts } from '@usageguard/domain';
 import type { RequestLogProducer } from '@usageguard/kafka';
 import { randomUUID } from 'node:crypto';
@@ -32,7 +32,7 @@ export class RequestLogRecorder {
     const event: RequestLogEvent = {
       v: 1,
       eventId: randomUUID(),
-      ts: isoTime(outcome.startedAt),
+      ts: eventTime(outcome.startedAt),
       accountId: facts.accountId,
       tokenId: facts.tokenId,
       clientIp: facts.clientIp,
@@ -49,20 +49,4 @@ export class RequestLogRecorder {
     if (outcome.rule) event.rule = outcome.rule.slice(0, 128);
     this.producer.enqueue(event);
   }
-}
-
-let isoSecond = NaN;
-let isoPrefix = '';
-
-/**
- * `new Date(ms).toISOString()`, reusing the text of the current second: toISOString was the largest line of
- * record() in the edge's profile; measured alone it takes ~500 ns a call, this ~35 ns.
- */
-function isoTime(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== isoSecond) {
-    isoSecond = second;
-    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20); // 2026-11-24T05:58:01.
-  }
-  return `${isoPrefix}${String(ms - second * 1000).padStart(3, '0')}Z`;
 }
