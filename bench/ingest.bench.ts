@@ -2,6 +2,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { loadConfig } from '@usageguard/config';
 import { decodeRequestLogEvent, eventTime, type RequestLogEvent } from '@usageguard/contracts';
 import {
+  DEFAULT_REQUEST_LOG_PRODUCER_OPTIONS,
   KafkaRepository,
   RequestLogProducer,
   type RequestLogProducerStats,
@@ -208,7 +209,11 @@ async function producerWorker(data: { env: Record<string, string>; total: number
   const go = new Promise((resolve) => parentPort!.once('message', resolve));
   parentPort!.postMessage({ ready: true, sent: 0 });
   await go;
-  const room = 80_000; // stay under the producer's bound: a benchmark that sheds would count them as lost
+  // An edge hands events over as its requests finish, so its producer holds about a batch filling while one is in
+  // flight; this feeds it as fast as it takes them while holding no more than that (2 × batchSize, far under the
+  // producer's bound: a benchmark that sheds would count them as lost). Letting 80,000 wait instead only made them
+  // outlive young-generation collections: about 0.6 s more of the producer's CPU per 1,000,000 events.
+  const room = 2 * DEFAULT_REQUEST_LOG_PRODUCER_OPTIONS.batchSize;
   for (let i = 0; i < data.total; i++) {
     if ((i & 1023) === 0) {
       while (producer.stats().queued + producer.stats().inFlight > room) await sleep(1);

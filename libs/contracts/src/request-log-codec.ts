@@ -59,36 +59,53 @@ export function encodeRequestLogEvent(event: RequestLogEvent): string {
   );
 }
 
-const ID = String.raw`([\x21\x23-\x5b\x5d-\x7e]{1,128})`;
+const ID = String.raw`[\x21\x23-\x5b\x5d-\x7e]{1,128}`;
 const TEXT = String.raw`[\x20\x21\x23-\x5b\x5d-\x7e]`;
+/** A dotted quad as net.isIPv4 takes it (no leading zeros): needs no check after the match. */
+const IPV4_OCTET = String.raw`(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)`;
+const IPV4 = String.raw`${IPV4_OCTET}(?:\.${IPV4_OCTET}){3}`;
 /** Where the event id starts in a canonical line: after `{"v":1,"eventId":"`. */
 const EVENT_ID_AT = '{"v":1,"eventId":"'.length;
+
 /**
  * encodeRequestLogEvent()'s spelling of a valid event, field by field; strings without escapes, numbers without
  * exponents. What a pattern cannot say (a calendar date, an address, a number's range) is checked after the match.
  * Sticky, and ended by a newline or the end of the text: it reads one line of a message in place (no character class
  * holds a newline, so a match cannot run into the next line).
+ *
+ * Two spellings of the same pattern: `full` captures every field (to build the event); the other only what the checks
+ * and the ingest consumer need (each capture is a string to allocate): the id, the time, the latency, and a client
+ * address that is not a plain dotted quad. canonical-line tests hold the two to the same judgement.
  */
-const CANONICAL_LINE = new RegExp(
-  [
-    String.raw`\{"v":1,"eventId":"${ID}"`,
-    String.raw`,"ts":"((\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z)"`,
-    String.raw`,"accountId":"${ID}"`,
-    String.raw`,"tokenId":(?:null|"${ID}")`,
-    String.raw`,"clientIp":"([0-9A-Fa-f.:]{2,45})"`,
-    `,"method":"(${HTTP_METHODS.join('|')})"`,
-    String.raw`,"route":"(\/${TEXT}{0,255})"`,
-    String.raw`,"status":([1-5]\d\d)`,
-    String.raw`,"latencyMs":((?:0|[1-9]\d{0,6})(?:\.\d{1,17})?)`,
-    String.raw`,"bytesIn":(0|[1-9]\d{0,14})`,
-    String.raw`,"bytesOut":(0|[1-9]\d{0,14})`,
-    `,"operation":"(${OPERATION_CLASSES.join('|')})"`,
-    `,"decision":"(${EDGE_DECISIONS.join('|')})"`,
-    String.raw`,"requestId":"${ID}"`,
-    String.raw`(?:,"rule":"(${TEXT}{0,128})")?\}(?=\n|$)`,
-  ].join(''),
-  'y',
-);
+function canonicalLine(full: boolean): RegExp {
+  const field = (pattern: string, keep = full) => (keep ? `(${pattern})` : `(?:${pattern})`);
+  const clientIp = full ? `(${String.raw`[0-9A-Fa-f.:]{2,45}`})` : `(?:${IPV4}|(${String.raw`[0-9A-Fa-f.:]{2,45}`}))`;
+  return new RegExp(
+    [
+      String.raw`\{"v":1,"eventId":"${field(ID, true)}"`,
+      String.raw`,"ts":"(${full ? String.raw`(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])` : String.raw`\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])`}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z)"`,
+      String.raw`,"accountId":"${field(ID)}"`,
+      String.raw`,"tokenId":(?:null|"${field(ID)}")`,
+      String.raw`,"clientIp":"${clientIp}"`,
+      `,"method":"${field(HTTP_METHODS.join('|'))}"`,
+      String.raw`,"route":"${field(String.raw`\/${TEXT}{0,255}`)}"`,
+      String.raw`,"status":${field(String.raw`[1-5]\d\d`)}`,
+      String.raw`,"latencyMs":${field(String.raw`(?:0|[1-9]\d{0,6})(?:\.\d{1,17})?`, true)}`,
+      String.raw`,"bytesIn":${field(String.raw`0|[1-9]\d{0,14}`)}`,
+      String.raw`,"bytesOut":${field(String.raw`0|[1-9]\d{0,14}`)}`,
+      `,"operation":"${field(OPERATION_CLASSES.join('|'))}"`,
+      `,"decision":"${field(EDGE_DECISIONS.join('|'))}"`,
+      String.raw`,"requestId":"${field(ID)}"`,
+      String.raw`(?:,"rule":"${field(`${TEXT}{0,128}`)}")?\}(?=\n|$)`,
+    ].join(''),
+    'y',
+  );
+}
+
+/** Every field captured: 1 id, 2 ts (3–5 its date), 6 account, 7 token, 8 client, 9 method, 10 route, … 18 rule. */
+const CANONICAL_LINE = canonicalLine(true);
+/** Captures 1 id, 2 ts, 3 client (only when not a dotted quad), 4 latency. */
+const CANONICAL_LINE_KEY = canonicalLine(false);
 
 const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -98,12 +115,29 @@ function isCalendarDay(year: number, month: number, day: number): boolean {
   return month !== 2 || day < 29 || (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0));
 }
 
+const digit = (text: string, at: number): number => text.charCodeAt(at) - 48;
+
 /** The match of a canonical valid event at `start` of `text`, ending at `end` (a newline or the end), or null. */
 function matchCanonical(text: string, start: number, end: number): RegExpExecArray | null {
   CANONICAL_LINE.lastIndex = start;
   const m = CANONICAL_LINE.exec(text);
   if (m === null || CANONICAL_LINE.lastIndex !== end) return null;
   if (!isCalendarDay(Number(m[3]), Number(m[4]), Number(m[5])) || Number(m[12]) > 3_600_000 || isIP(m[8]) === 0) {
+    return null;
+  }
+  return m;
+}
+
+/** matchCanonical's judgement with fewer captures: 1 id, 2 ts, 3 a client address to check, 4 latency. */
+function matchCanonicalKey(text: string, start: number, end: number): RegExpExecArray | null {
+  CANONICAL_LINE_KEY.lastIndex = start;
+  const m = CANONICAL_LINE_KEY.exec(text);
+  if (m === null || CANONICAL_LINE_KEY.lastIndex !== end) return null;
+  const ts = m[2];
+  const year = digit(ts, 0) * 1000 + digit(ts, 1) * 100 + digit(ts, 2) * 10 + digit(ts, 3);
+  const month = digit(ts, 5) * 10 + digit(ts, 6);
+  const day = digit(ts, 8) * 10 + digit(ts, 9);
+  if (!isCalendarDay(year, month, day) || Number(m[4]) > 3_600_000 || (m[3] !== undefined && isIP(m[3]) === 0)) {
     return null;
   }
   return m;
@@ -128,7 +162,7 @@ export function scanCanonicalRequestLogLine(
   start: number,
   end: number,
 ): CanonicalLineKey | undefined {
-  const m = matchCanonical(text, start, end);
+  const m = matchCanonicalKey(text, start, end);
   if (m === null) return undefined;
   const idAt = start + EVENT_ID_AT;
   return { eventId: bytes.toString('latin1', idAt, idAt + m[1].length), ts: m[2] };

@@ -294,9 +294,13 @@ export class RequestLogProducer implements OnApplicationBootstrap, OnModuleDestr
       this.compact();
       this.inFlight = batch.length;
       if (batch.length === 0) continue;
+      // The messages hold the batch's text now: let the per-event strings go before waiting for the acknowledgement
+      // (whatever is still referenced then outlives young-generation collections, each of which copies it).
+      const messages = toAccountMessages(serialised);
+      serialised.length = 0;
       try {
         await this.connect();
-        await this.producer.send({ topic: this.topic, acks: -1, messages: toAccountMessages(serialised) });
+        await this.producer.send({ topic: this.topic, acks: -1, messages });
         this.sent += batch.length;
         this.inFlight = 0;
         backoff = this.options.retryMinMs;

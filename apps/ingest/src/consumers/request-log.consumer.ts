@@ -24,6 +24,9 @@ interface PendingBatch {
   fail: (error: Error) => void;
 }
 
+/** Larger insert buffers (a flush far above the usual size) are not kept between flushes. */
+const MAX_SPARE_BODY_BYTES = 256 * 1024 * 1024;
+
 export interface FlushOutcome {
   stored: number;
   duplicates: number;
@@ -69,6 +72,8 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
   private watermarks: Map<number, number> | undefined;
   /** The stored events by time, as far back as its horizon; reloaded, like the watermarks, when it cannot be vouched for. */
   private recent: RecentEventIds | undefined;
+  /** The last flush's insert buffer, kept for the next (see IntakeBody). */
+  private spareBody: Buffer | undefined;
   private readonly joinedMembers = new Set<number>();
   private joined!: () => void;
   /** Resolves once every member joined the group and got partitions (benchmarks start their clock then). */
@@ -230,7 +235,9 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
     const progress = new Map<number, number>();
     let capacity = 0;
     for (const { messages } of batches) for (const m of messages) capacity += m.value.length + m.ids.length * 64;
-    const body = new IntakeBody(capacity);
+    // One flush at a time: each reuses the last one's buffer once its insert is over.
+    const body = new IntakeBody(capacity, this.spareBody);
+    this.spareBody = undefined;
     // Events older than the index's horizon, and events the index loaded from ClickHouse: message and index in it.
     const older: [DecodedMessage, number][] = [];
     const loaded: RequestLogEvent[] = [];
@@ -287,6 +294,7 @@ export class RequestLogConsumer implements OnApplicationBootstrap, OnModuleDestr
       if (!found.has(olderEvents[k].eventId)) addToBody(body, older[k][0], older[k][1], canonical);
     }
     await this.store.insertIntakeBody(body);
+    if (body.storage.length <= MAX_SPARE_BODY_BYTES) this.spareBody = body.storage;
     if (dead.length > 0) await this.sendDeadLetters(dead);
     await this.store.saveWatermarks(this.topic, progress);
     for (const [partition, offset] of progress) watermarks.set(partition, offset);

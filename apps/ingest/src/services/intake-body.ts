@@ -5,6 +5,10 @@ import type { RequestLogEvent } from '@usageguard/contracts';
  * The JSONEachRow body of an intake insert, built row by row: each event's line with
  * `,"kafka_partition":P,"kafka_offset":O}` in place of its closing `}`, so its bytes are copied once, never decoded or
  * re-encoded. One buffer, grown by doubling when a capacity guess was short.
+ *
+ * Neighbouring lines of one message (the common case: a message's events all new) are copied as one run and then
+ * spread apart in place (copyWithin, no allocation) to make room for their suffixes: a copy per line out of another
+ * buffer costs a view object and half a microsecond, which was a tenth of the consumer's thread.
  */
 export class IntakeBody {
   private buffer: Buffer;
@@ -13,14 +17,28 @@ export class IntakeBody {
   private suffix = Buffer.alloc(0);
   private partition = -1;
   private offset = -1;
+  /** The pending run: lines of `runBytes` from `runStart`, one after another, ending at each of `runEnds`. */
+  private runBytes: Buffer | undefined;
+  private runStart = 0;
+  private readonly runEnds: number[] = [];
 
-  constructor(capacity = 64 * 1024) {
-    this.buffer = Buffer.allocUnsafe(Math.max(capacity, 1_024));
+  /**
+   * @param capacity bytes expected (the buffer grows past it if need be)
+   * @param reuse a buffer a previous body is done with, used if large enough: a fresh buffer of tens of MB is paid
+   *   for again in page faults as it is first written (about 0.2 µs an event)
+   */
+  constructor(capacity = 64 * 1024, reuse?: Buffer) {
+    this.buffer = reuse && reuse.length >= capacity ? reuse : Buffer.allocUnsafe(Math.max(capacity, 1_024));
+  }
+
+  /** The whole underlying buffer, for a later body to reuse once this one's insert is over. */
+  get storage(): Buffer {
+    return this.buffer;
   }
 
   /** Rows added. */
   get rows(): number {
-    return this.count;
+    return this.count + this.runEnds.length;
   }
 
   /**
@@ -28,19 +46,19 @@ export class IntakeBody {
    * and be UTF-8 (else addEvent).
    */
   addLine(bytes: Buffer, start: number, end: number, partition: number, offset: number): void {
-    // The events of one message are neighbours and share a position: one suffix for all of them.
-    if (partition !== this.partition || offset !== this.offset) {
-      this.partition = partition;
-      this.offset = offset;
-      this.suffix = Buffer.from(`,"kafka_partition":${partition},"kafka_offset":${offset}}\n`, 'latin1');
+    const runEnd = this.runEnds.length > 0 ? this.runEnds[this.runEnds.length - 1] : -2;
+    if (bytes !== this.runBytes || start !== runEnd + 1 || partition !== this.partition || offset !== this.offset) {
+      this.flushRun();
+      // The events of one message share a position: one suffix for all of them.
+      if (partition !== this.partition || offset !== this.offset) {
+        this.partition = partition;
+        this.offset = offset;
+        this.suffix = Buffer.from(`,"kafka_partition":${partition},"kafka_offset":${offset}}\n`, 'latin1');
+      }
+      this.runBytes = bytes;
+      this.runStart = start;
     }
-    const length = end - start - 1; // the suffix takes the place of the closing brace
-    this.reserve(length + this.suffix.length);
-    bytes.copy(this.buffer, this.size, start, end - 1);
-    this.size += length;
-    this.buffer.set(this.suffix, this.size);
-    this.size += this.suffix.length;
-    this.count++;
+    this.runEnds.push(end);
   }
 
   /** An event as JSON.stringify spells it, its time as UTC with milliseconds: what JavaScript understood. */
@@ -51,7 +69,37 @@ export class IntakeBody {
 
   /** The body: a view of the rows added so far. */
   bytes(): Buffer {
+    this.flushRun();
     return this.buffer.subarray(0, this.size);
+  }
+
+  /**
+   * Copies the pending run in one piece, then moves each line, last first, to where it belongs: line j moves right by
+   * j × (suffix − 2) bytes (its `}` and the newline after it give way to the suffix), and its suffix follows it.
+   */
+  private flushRun(): void {
+    const ends = this.runEnds;
+    const lines = ends.length;
+    if (lines === 0 || !this.runBytes) return;
+    const suffix = this.suffix;
+    const spread = suffix.length - 2;
+    const sourceLength = ends[lines - 1] - this.runStart;
+    this.reserve(sourceLength + 1 + (lines - 1) * spread + suffix.length);
+    const at = this.size;
+    const buffer = this.buffer;
+    this.runBytes.copy(buffer, at, this.runStart, ends[lines - 1]);
+    for (let j = lines - 1; j >= 0; j--) {
+      const start = j === 0 ? this.runStart : ends[j - 1] + 1;
+      const from = at + start - this.runStart;
+      const to = from + j * spread;
+      const length = ends[j] - start - 1; // without its closing brace
+      if (to !== from) buffer.copyWithin(to, from, from + length);
+      buffer.set(suffix, to + length);
+    }
+    this.size = at + sourceLength + 1 + (lines - 1) * spread + suffix.length - 2;
+    this.count += lines;
+    ends.length = 0;
+    this.runBytes = undefined;
   }
 
   private reserve(bytes: number): void {
