@@ -73,41 +73,53 @@ export function toRequestLogMessage(event: RequestLogEvent): Message {
   return { key: event.accountId, value: encodeRequestLogEvent(event), headers: { 'event-version': String(event.v) } };
 }
 
-/** An event serialised for a batch, with the bytes it adds to a produce request (a record's overhead included). */
-interface Serialised {
-  accountId: string;
-  json: string;
-  size: number;
-}
-
-const serialise = (event: RequestLogEvent): Serialised => {
-  const json = encodeRequestLogEvent(event);
-  return { accountId: event.accountId, json, size: Buffer.byteLength(json) + event.accountId.length + 64 };
-};
-
 /**
- * A batch as messages: one per account, its events as NDJSON lines in order (requestLogLines() reads them back), key
- * = the account. The per-record cost of the Kafka client (encoding, partitioning, checksums) is paid once per account
- * and batch instead of once per event, which is most of what producing costs.
+ * A produce request being filled: one message per account, its events as NDJSON lines in order (requestLogLines()
+ * reads them back), key = the account. The per-record cost of the Kafka client (encoding, partitioning, checksums) is
+ * paid once per account and batch instead of once per event, which is most of what producing costs. Events are
+ * serialised straight into their account's lines: nothing is kept per event but its text.
  */
-function toAccountMessages(batch: readonly Serialised[]): Message[] {
-  const lines = new Map<string, string[]>();
-  for (const { accountId, json } of batch) {
-    const group = lines.get(accountId);
+class AccountBatch {
+  private readonly lines = new Map<string, string[]>();
+  /** Bytes the request will hold (each event's text plus a record's overhead). */
+  bytes = 0;
+  events = 0;
+
+  /**
+   * Adds the event unless its bytes would take a non-empty request past `maxBytes`; false if it was left out. Throws
+   * only for an event JSON cannot spell (a cycle, a BigInt).
+   */
+  add(event: RequestLogEvent, maxBytes: number): boolean {
+    const json = encodeRequestLogEvent(event);
+    const size = Buffer.byteLength(json) + event.accountId.length + 64;
+    if (this.events > 0 && this.bytes + size > maxBytes) return false;
+    const group = this.lines.get(event.accountId);
     if (group) group.push(json);
-    else lines.set(accountId, [json]);
+    else this.lines.set(event.accountId, [json]);
+    this.bytes += size;
+    this.events++;
+    return true;
   }
-  const messages: Message[] = [];
-  for (const [accountId, group] of lines) {
-    messages.push({ key: accountId, value: group.join('\n'), headers: { 'event-version': '1' } });
+
+  /**
+   * The request's messages. The per-event texts are let go (the messages hold the batch's text now): whatever is still
+   * referenced while the request waits for Kafka's acknowledgement outlives young-generation collections, each of
+   * which copies it.
+   */
+  messages(): Message[] {
+    const messages: Message[] = [];
+    for (const [accountId, group] of this.lines) {
+      messages.push({ key: accountId, value: group.join('\n'), headers: { 'event-version': '1' } });
+    }
+    this.lines.clear();
+    return messages;
   }
-  return messages;
 }
 
 /**
  * The edge's way to publish request log events. enqueue() is synchronous and O(1): it never waits for Kafka and
  * never throws, so the request path is never slowed or failed by logging. A background loop sends batches (one
- * message per account, its events as NDJSON lines: toAccountMessages) with
+ * message per account, its events as NDJSON lines: AccountBatch) with
  * an idempotent producer and acks from all in-sync replicas; a batch that fails is retried with back-off while new
  * events queue up to the bound, beyond which they are shed and counted. Redelivery after a retry can duplicate an
  * event in Kafka; the ingest consumer deduplicates by event id.
@@ -193,19 +205,15 @@ export class RequestLogProducer implements OnApplicationBootstrap, OnModuleDestr
   async send(events: readonly RequestLogEvent[]): Promise<void> {
     if (events.length === 0) return;
     await this.connect();
-    let batch: Serialised[] = [];
-    let bytes = 0;
+    let batch = new AccountBatch();
     for (const event of events) {
-      const item = serialise(event);
-      if (batch.length > 0 && bytes + item.size > this.requestBytes) {
-        await this.producer.send({ topic: this.topic, acks: -1, messages: toAccountMessages(batch) });
-        batch = [];
-        bytes = 0;
+      if (!batch.add(event, this.requestBytes)) {
+        await this.producer.send({ topic: this.topic, acks: -1, messages: batch.messages() });
+        batch = new AccountBatch();
+        batch.add(event, this.requestBytes);
       }
-      batch.push(item);
-      bytes += item.size;
     }
-    await this.producer.send({ topic: this.topic, acks: -1, messages: toAccountMessages(batch) });
+    await this.producer.send({ topic: this.topic, acks: -1, messages: batch.messages() });
   }
 
   onApplicationBootstrap(): void {
@@ -271,13 +279,11 @@ export class RequestLogProducer implements OnApplicationBootstrap, OnModuleDestr
     let backoff = this.options.retryMinMs;
     while (!this.stopped && this.queue.length - this.head > 0) {
       const batch: RequestLogEvent[] = [];
-      const serialised: Serialised[] = [];
-      let bytes = 0;
+      const request = new AccountBatch();
       while (this.head < this.queue.length && batch.length < this.options.batchSize) {
         const event = this.queue[this.head];
-        let item: Serialised;
         try {
-          item = serialise(event);
+          if (!request.add(event, this.requestBytes)) break;
         } catch (error) {
           // Only a non-serialisable object (a cycle, a BigInt) gets here: type-checked callers cannot produce one.
           this.failed++;
@@ -285,19 +291,13 @@ export class RequestLogProducer implements OnApplicationBootstrap, OnModuleDestr
           this.logger.error(`dropped an unserialisable event: ${String(error)}`);
           continue;
         }
-        if (batch.length > 0 && bytes + item.size > this.requestBytes) break;
         batch.push(event);
-        serialised.push(item);
-        bytes += item.size;
         this.head++;
       }
       this.compact();
       this.inFlight = batch.length;
       if (batch.length === 0) continue;
-      // The messages hold the batch's text now: let the per-event strings go before waiting for the acknowledgement
-      // (whatever is still referenced then outlives young-generation collections, each of which copies it).
-      const messages = toAccountMessages(serialised);
-      serialised.length = 0;
+      const messages = request.messages();
       try {
         await this.connect();
         await this.producer.send({ topic: this.topic, acks: -1, messages });
