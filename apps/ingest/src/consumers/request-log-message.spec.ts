@@ -124,6 +124,22 @@ describe('request-log message decoding', () => {
     expect(Math.min(seen.canonical, seen.generalRaw, seen.generalNotRaw, seen.dead)).toBeGreaterThan(50);
   });
 
+  it('builds the same insert in a buffer a previous insert used', () => {
+    const lines = [0, 2, 4, 6].map((i) => encodeRequestLogEvent(event(i)));
+    const decoded = decodeMessage(1, message(Buffer.from(lines.join('\n')), 5));
+    const build = (reuse?: Buffer) => {
+      const body = new IntakeBody(1_024, reuse);
+      for (let i = 0; i < decoded.ids.length; i++) addToBody(body, decoded, i, false);
+      return body;
+    };
+    const fresh = build().bytes().toString();
+    const spare = Buffer.alloc(4_096, 0xaa);
+    const reused = build(spare);
+    expect(reused.storage).toBe(spare); // large enough: taken as it is
+    expect(reused.bytes().toString()).toBe(fresh);
+    expect(build(Buffer.alloc(16)).bytes().toString()).toBe(fresh); // too small: a new one
+  });
+
   it('dead-letters an empty message whole', () => {
     const decoded = decodeMessage(0, message(Buffer.alloc(0), 1));
     expect(decoded.ids).toEqual([]);
