@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickHouseRepository } from '@usageguard/clickhouse';
 import { parseRequestLogEvent, type RequestLogEvent } from '@usageguard/contracts';
 import { createTestEnvironment, type TestEnvironment } from '@usageguard/testing';
-import type { IntakeRow } from '../../../apps/ingest/src/services/intake-body';
+import { intakeBody, type IntakeRow } from '../../../apps/ingest/src/services/intake-body';
 import { RequestLogStore } from '../../../apps/ingest/src/services/request-log-store.service';
 
 const event = (eventId: string, accountId: string, i: number): RequestLogEvent => {
@@ -52,7 +52,7 @@ describe('RequestLogStore event-id lookup (real chDB)', () => {
     const awkward = [`it's`, 'back\\slash', 'comma,id', 'quote"id', '{brace}', '[1,2]', '%20', 'x'.repeat(128)];
     const accounts = [`o'brien`, 'acct\\1', 'acct,2'];
     const stored = awkward.map((id, i) => event(id, accounts[i % accounts.length], i));
-    await store.insertIntake(intake(stored), { canonical: false });
+    await store.insertIntakeBody(intakeBody(intake(stored), false));
     // The same accounts and times, ids not stored: some differ from a stored one only by the characters above.
     const fresh = [`its`, 'back\\\\slash', 'comma', 'id', 'x'.repeat(127)].map((id, i) =>
       event(id, accounts[i % accounts.length], i),
@@ -63,7 +63,7 @@ describe('RequestLogStore event-id lookup (real chDB)', () => {
 
   it('looks up more events than one query takes, in chunks', async () => {
     const stored = Array.from({ length: 12_500 }, (_, i) => event(`bulk-${i}`, `acct-${i % 7}`, i));
-    await store.insertIntake(intake(stored), { canonical: false });
+    await store.insertIntakeBody(intakeBody(intake(stored), false));
     const asked = [...stored.filter((_, i) => i % 3 === 0), ...stored.map((e, i) => event(`new-${i}`, e.accountId, i))];
     const found = await store.existingEventIds(asked);
     expect(found.size).toBe(Math.ceil(12_500 / 3));

@@ -1,7 +1,6 @@
-import { isUtf8 } from 'node:buffer';
 import { decodeRequestLogLine, type RequestLogEvent, scanCanonicalRequestLogLine } from '@usageguard/contracts';
 import type { KafkaMessage } from '@usageguard/kafka';
-import type { IntakeBody } from '../services/intake-body';
+import { type IntakeBody, sendableAsWritten } from '../services/intake-body';
 import { eventSecond } from '../services/recent-event-ids';
 
 export interface DeadLetter {
@@ -37,7 +36,6 @@ export interface DecodedMessage {
 }
 
 const NEWLINE = 10;
-const CLOSING_BRACE = 0x7d;
 
 /**
  * One message holds one or more events of one account (NDJSON, split as requestLogLines() does); a bad line is
@@ -82,8 +80,7 @@ export function decodeMessage(partition: number, message: KafkaMessage): Decoded
     const line = value.subarray(start, end);
     const parsed = decodeRequestLogLine(line);
     if (parsed.ok) {
-      const raw = line.length > 0 && line[line.length - 1] === CLOSING_BRACE && isUtf8(line);
-      (decoded.general ??= new Map()).set(decoded.ids.length, { event: parsed.event, raw });
+      (decoded.general ??= new Map()).set(decoded.ids.length, { event: parsed.event, raw: sendableAsWritten(line) });
       decoded.ids.push(parsed.event.eventId);
       decoded.seconds.push(eventSecond(parsed.event.ts));
       decoded.bounds.push(start, end);

@@ -121,15 +121,21 @@ export interface IntakeRow {
 const CLOSING_BRACE = 0x7d;
 
 /**
- * The body of an intake insert of these rows: each line as Kafka delivered it, unless `canonical` (a retry), or the
- * line does not end in `}` (trailing blanks) or is not UTF-8 (JavaScript read it with replacement characters): then
- * as JSON.stringify spells its event.
+ * Whether a validated event's line can go into an insert as written (IntakeBody.addLine): it must end in `}` (not in
+ * trailing blanks) and be UTF-8 (else JavaScript read it with replacement characters, and ClickHouse would not).
+ */
+export function sendableAsWritten(line: Buffer): boolean {
+  return line.length > 0 && line[line.length - 1] === CLOSING_BRACE && isUtf8(line);
+}
+
+/**
+ * The body of an intake insert of these rows: each line as Kafka delivered it, unless `canonical` (a retry) or it is
+ * not sendableAsWritten: then as JSON.stringify spells its event.
  */
 export function intakeBody(rows: readonly IntakeRow[], canonical: boolean): IntakeBody {
   const body = new IntakeBody(rows.reduce((n, row) => n + row.line.length + 64, 0));
   for (const { event, line, partition, offset } of rows) {
-    const raw = !canonical && line[line.length - 1] === CLOSING_BRACE && isUtf8(line);
-    if (raw) body.addLine(line, 0, line.length, partition, offset);
+    if (!canonical && sendableAsWritten(line)) body.addLine(line, 0, line.length, partition, offset);
     else body.addEvent(event, partition, offset);
   }
   return body;

@@ -9,7 +9,7 @@ import {
   type RequestLogRow,
 } from '@usageguard/clickhouse';
 import type { RequestLogEvent } from '@usageguard/contracts';
-import { IntakeBody, intakeBody, type IntakeRow } from './intake-body';
+import type { IntakeBody } from './intake-body';
 import { RecentEventIds } from './recent-event-ids';
 
 /** ClickHouse's DateTime64(3) text form, always UTC. */
@@ -206,15 +206,11 @@ export class RequestLogStore {
   }
 
   /**
-   * Stores these events in request_logs through the intake table (one INSERT). With `canonical`, every line is sent as
-   * JSON.stringify spells its event instead of its original bytes: for the retry of an insert ClickHouse refused,
-   * since a line JavaScript accepted may still be one ClickHouse's JSON reader refuses (a duplicate key, for one).
+   * Stores a body's events in request_logs through the intake table (one INSERT). A retry of an insert ClickHouse
+   * refused builds its body with every event as JSON.stringify spells it (IntakeBody.addEvent) instead of its original
+   * bytes, since a line JavaScript accepted may still be one ClickHouse's JSON reader refuses (a duplicate key, for
+   * one).
    */
-  async insertIntake(rows: readonly IntakeRow[], { canonical }: { canonical: boolean }): Promise<void> {
-    await this.insertIntakeBody(intakeBody(rows, canonical));
-  }
-
-  /** Inserts a body built row by row (the consumer's way: no row object per event). */
   async insertIntakeBody(body: IntakeBody): Promise<void> {
     if (body.rows === 0) return;
     await this.clickhouse.insertRaw(
