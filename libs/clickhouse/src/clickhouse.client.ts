@@ -1,6 +1,8 @@
 import { type ClickHouseClient, type ClickHouseClientConfigOptions, createClient } from '@clickhouse/client';
-import { type ChdbExtension, createChdbConnection } from 'chdb/connection';
+import { createChdbConnection } from 'chdb/connection';
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { InsertSpool } from './insert-spool';
 
 export interface ClickHouseTarget {
   /** A ClickHouse server (http://host:8123); when absent, chDB runs embedded at chdbPath. */
@@ -12,8 +14,8 @@ export interface ClickHouseTarget {
 
 export interface ClickHouseClients {
   client: ClickHouseClient;
-  /** chDB's own entry points when embedded (its zero-copy raw insert); absent for a server. */
-  chdb?: ChdbExtension;
+  /** Where raw inserts wait as files when embedded (InsertSpool says why); absent for a server. */
+  spool?: InsertSpool;
 }
 
 /**
@@ -33,5 +35,8 @@ export function createClickHouseClient(target: ClickHouseTarget): ClickHouseClie
   // own path: the same interface, two declarations.
   const chdb = createChdbConnection({ path: target.chdbPath });
   const connection = chdb as unknown as ClickHouseClientConfigOptions['connection'];
-  return { client: createClient({ ...common, connection }), chdb: chdb.chdb };
+  return {
+    client: createClient({ ...common, connection }),
+    spool: new InsertSpool(path.join(target.chdbPath, 'insert-spool')),
+  };
 }

@@ -2,15 +2,16 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
-import type { ChdbExtension } from 'chdb/connection';
 import { APP_CONFIG, type AppConfig } from '@usageguard/config';
 import { createClickHouseClient } from './clickhouse.client';
 import { CLICKHOUSE_MIGRATIONS, type ClickHouseMigration } from './clickhouse.migrations';
+import type { InsertSpool } from './insert-spool';
 
 export type QueryParams = Record<string, unknown>;
 
-/** Line-delimited text formats insertRaw() sends as they are (the ones chDB's raw insert takes). */
-export type RawInsertFormat = 'JSONEachRow' | 'JSONCompactEachRow' | 'TabSeparated';
+/** Line-delimited text formats insertRaw() sends as they are. */
+export const RAW_INSERT_FORMATS = ['JSONEachRow', 'JSONCompactEachRow', 'TabSeparated'] as const;
+export type RawInsertFormat = (typeof RAW_INSERT_FORMATS)[number];
 export type RawInsertSettings = Readonly<Record<string, string | number | boolean>>;
 
 /**
@@ -23,10 +24,10 @@ export class ClickHouseRepository implements OnModuleDestroy {
   readonly client: ClickHouseClient;
   readonly database: string;
   private readonly retentionDays: number;
-  private readonly chdb: ChdbExtension | undefined;
+  private readonly spool: InsertSpool | undefined;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    ({ client: this.client, chdb: this.chdb } = createClickHouseClient(config.clickhouse));
+    ({ client: this.client, spool: this.spool } = createClickHouseClient(config.clickhouse));
     this.database = config.clickhouse.database;
     this.retentionDays = config.clickhouse.retentionDays;
   }
@@ -62,9 +63,9 @@ export class ClickHouseRepository implements OnModuleDestroy {
 
   /**
    * Inserts a body that is already `format` text, one row per line, as it is: JavaScript neither builds rows nor
-   * encodes them (the hot path: the ingest consumer). Embedded, chDB hands the Buffer to its parser without a copy;
-   * against a server it is the body of the HTTP INSERT. The client's default settings do not apply to the embedded
-   * path: pass every setting the body needs.
+   * encodes them (the hot path: the ingest consumer). Against a server it is the body of the HTTP INSERT; embedded,
+   * chDB reads it from a spool file (`INSERT … FROM INFILE`), a sixth of what its in-memory raw insert costs a byte
+   * (InsertSpool). Pass every setting the body needs: the client's defaults do not apply to the embedded path.
    */
   async insertRaw(
     table: string,
@@ -73,8 +74,14 @@ export class ClickHouseRepository implements OnModuleDestroy {
     settings: RawInsertSettings = {},
   ): Promise<void> {
     if (body.length === 0) return;
-    if (this.chdb) {
-      await this.chdb.rawInsert({ table: this.table(table), format, values: body, settings: { ...settings } });
+    if (!RAW_INSERT_FORMATS.includes(format)) throw new Error(`not a raw insert format: ${String(format)}`);
+    if (this.spool) {
+      const target = this.table(table);
+      await this.spool.withFile(body, format, (file) =>
+        this.client.command({
+          query: `INSERT INTO ${target} FROM INFILE ${sqlString(file)} COMPRESSION 'none'${settingsClause(settings)} FORMAT ${format}`,
+        }),
+      );
       return;
     }
     const result = await this.client.exec({
@@ -118,4 +125,27 @@ export class ClickHouseRepository implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await this.client.close();
   }
+}
+
+/** A ClickHouse string literal. */
+function sqlString(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** ` SETTINGS k = v, …` for a statement's own settings, or nothing; names are checked, values are literals. */
+function settingsClause(settings: RawInsertSettings): string {
+  const entries = Object.entries(settings);
+  if (entries.length === 0) return '';
+  const literal = (value: string | number | boolean) => {
+    if (typeof value === 'string') return sqlString(value);
+    if (typeof value === 'boolean') return value ? '1' : '0';
+    if (!Number.isFinite(value)) throw new Error(`a setting must be a finite number, not ${value}`);
+    return String(value);
+  };
+  return ` SETTINGS ${entries
+    .map(([name, value]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`not a setting name: ${JSON.stringify(name)}`);
+      return `${name} = ${literal(value)}`;
+    })
+    .join(', ')}`;
 }

@@ -1,4 +1,5 @@
 export * from './clickhouse.client';
+export * from './insert-spool';
 export * from './clickhouse.repository';
 export * from './clickhouse.module';
 export * from './clickhouse.migrations';

@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ClickHouseRepository,
@@ -161,10 +163,22 @@ describe('ClickHouse through chDB (real engine, embedded)', () => {
       clickhouse.insertRaw(REQUEST_LOGS_INTAKE_TABLE, 'JSONEachRow', body, REQUEST_LOGS_INTAKE_SETTINGS);
     await expect(insert(line('"eventId":"bad-2",'))).rejects.toThrow(/Duplicate field/);
     await expect(insert(line('"extra":"bad-2",'))).rejects.toThrow(/Unknown field/);
+    // The body waited in a spool file (the embedded insert reads it FROM INFILE): gone, refused or not.
+    expect(readdirSync(path.join(env.config.clickhouse.chdbPath, 'insert-spool'))).toEqual([]);
     const [stored] = await clickhouse.query<{ n: string }>(
       `SELECT count() AS n FROM ${clickhouse.table('request_logs')} WHERE account_id = 'acct-bad'`,
     );
     expect(Number(stored.n)).toBe(0);
+  });
+
+  it('refuses a raw insert whose setting name or format is not one, before ClickHouse sees it', async () => {
+    const body = Buffer.from('{"v":1}\n');
+    await expect(
+      clickhouse.insertRaw(REQUEST_LOGS_INTAKE_TABLE, 'JSONEachRow', body, { 'max_threads = 1, readonly': 1 }),
+    ).rejects.toThrow(/not a setting name/);
+    await expect(
+      clickhouse.insertRaw(REQUEST_LOGS_INTAKE_TABLE, 'Native' as 'JSONEachRow', body, REQUEST_LOGS_INTAKE_SETTINGS),
+    ).rejects.toThrow(/not a raw insert format/);
   });
 
   it('treats a hostile value as data, never as SQL', async () => {

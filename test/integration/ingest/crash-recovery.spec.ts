@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickHouseRepository } from '@usageguard/clickhouse';
@@ -95,6 +96,8 @@ describe('ingest consumer: kill -9 mid-batch, restart', () => {
     await exited;
     running.delete(child);
 
+    // A consumer killed while chDB read an insert's spool file left it behind; the next one removed it.
+    expect(readdirSync(path.join(env.config.clickhouse.chdbPath, 'insert-spool'))).toEqual([]);
     // chDB binds its directory to one process: read it only now that the consumer is gone.
     const clickhouse = new ClickHouseRepository(env.config);
     try {
