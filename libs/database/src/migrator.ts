@@ -63,7 +63,9 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
     if (found.rowCount === 0) {
       // Identifiers cannot be bound as parameters; the name was checked against a strict pattern above.
       await admin.query(`CREATE DATABASE "${name}"`).catch((error: { code?: string }) => {
-        if (error.code !== '42P04') throw error; // created concurrently
+        // Created concurrently: 42P04 (duplicate_database) when the other creation had committed, 23505 (a unique
+        // violation on pg_database's name index) when both were under way at once.
+        if (error.code !== '42P04' && error.code !== '23505') throw error;
       });
     }
   } finally {

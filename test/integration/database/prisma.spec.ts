@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from 'pg';
 import { createPrismaClient, migrate, type PrismaClient } from '@usageguard/database';
-import { createTestDatabase, type TestDatabase } from '@usageguard/testing';
+import { createTestDatabase, type TestDatabase, uniqueId } from '@usageguard/testing';
 
 describe('Postgres through Prisma (real database)', () => {
   let db: TestDatabase;
@@ -70,6 +71,30 @@ describe('Postgres through Prisma (real database)', () => {
     for (const row of rows) {
       expect(row.checksum).toMatch(/^[0-9a-f]{64}$/);
       expect(row.finished_at).toBeInstanceOf(Date);
+    }
+  });
+
+  it('migrates a database that does not exist yet when several processes start at once', async () => {
+    // Test files and services racing to create the same database: CREATE DATABASE for one name, run concurrently,
+    // fails all but one, with 42P04 or with a unique violation on pg_database depending on timing.
+    const name = `ug_test_${uniqueId()}`;
+    const urlOf = (database: string) => Object.assign(new URL(db.url), { pathname: `/${database}` }).toString();
+    const query = async (database: string, sql: string) => {
+      const client = new Client({ connectionString: urlOf(database) });
+      await client.connect();
+      try {
+        return (await client.query<{ n: number }>(sql)).rows;
+      } finally {
+        await client.end();
+      }
+    };
+    try {
+      const results = await Promise.all(Array.from({ length: 6 }, () => migrate(urlOf(name))));
+      expect(results.filter((r) => r.applied.length > 0)).toHaveLength(1);
+      const [{ n }] = await query(name, 'SELECT count(*)::int AS n FROM "_prisma_migrations"');
+      expect(n).toBe(results[0].applied.length + results[0].alreadyApplied.length);
+    } finally {
+      await query('postgres', `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     }
   });
 });
