@@ -12,13 +12,15 @@ export const uniqueId = (): string => randomBytes(5).toString('hex');
 
 const baseConfig = loadConfig(process.env);
 
-function databaseUrl(name: string, base = baseConfig.database.url): string {
+/** The URL of database `name` on the configured Postgres server. */
+export function databaseUrl(name: string, base = baseConfig.database.url): string {
   const url = new URL(base);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
-async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+/** Runs `fn` with a client connected to the server's `postgres` database (to create or drop databases). */
+export async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: databaseUrl('postgres') });
   await client.connect();
   try {

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from 'pg';
 import { createPrismaClient, migrate, type PrismaClient } from '@usageguard/database';
-import { createTestDatabase, type TestDatabase, uniqueId } from '@usageguard/testing';
+import { admin, createTestDatabase, databaseUrl, type TestDatabase, uniqueId } from '@usageguard/testing';
 
 describe('Postgres through Prisma (real database)', () => {
   let db: TestDatabase;
@@ -78,23 +77,18 @@ describe('Postgres through Prisma (real database)', () => {
     // Test files and services racing to create the same database: CREATE DATABASE for one name, run concurrently,
     // fails all but one, with 42P04 or with a unique violation on pg_database depending on timing.
     const name = `ug_test_${uniqueId()}`;
-    const urlOf = (database: string) => Object.assign(new URL(db.url), { pathname: `/${database}` }).toString();
-    const query = async (database: string, sql: string) => {
-      const client = new Client({ connectionString: urlOf(database) });
-      await client.connect();
-      try {
-        return (await client.query<{ n: number }>(sql)).rows;
-      } finally {
-        await client.end();
-      }
-    };
     try {
-      const results = await Promise.all(Array.from({ length: 6 }, () => migrate(urlOf(name))));
+      const results = await Promise.all(Array.from({ length: 6 }, () => migrate(databaseUrl(name))));
       expect(results.filter((r) => r.applied.length > 0)).toHaveLength(1);
-      const [{ n }] = await query(name, 'SELECT count(*)::int AS n FROM "_prisma_migrations"');
-      expect(n).toBe(results[0].applied.length + results[0].alreadyApplied.length);
+      const migrated = createPrismaClient(databaseUrl(name));
+      try {
+        const [{ n }] = await migrated.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "_prisma_migrations"`;
+        expect(n).toBe(results[0].applied.length + results[0].alreadyApplied.length);
+      } finally {
+        await migrated.$disconnect();
+      }
     } finally {
-      await query('postgres', `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     }
   });
 });
